@@ -1,0 +1,108 @@
+/**
+ * The loaded library and the koffi type vocabulary the prototypes use.
+ *
+ * Importing this module loads libquiche (see {@link loadLibrary}); every
+ * binding module calls {@link bind} at import time, so a missing symbol
+ * fails loudly at startup rather than at first use.
+ *
+ * @module
+ */
+import koffi from 'koffi';
+import { type LoadedLibrary, loadLibrary } from './loader.js';
+
+/** The libquiche this process uses. */
+export const library: LoadedLibrary = loadLibrary();
+
+// koffi has no ssize_t/socklen_t. On LP64 Linux and macOS ssize_t is
+// pointer-sized and socklen_t is 32 bits; quiche's Rust side agrees.
+koffi.alias('ssize_t', 'intptr_t');
+koffi.alias('socklen_t', 'uint32_t');
+
+for (const name of [
+  'quiche_config',
+  'quiche_conn',
+  'quiche_stream_iter',
+  'quiche_connection_id_iter',
+  'quiche_path_event',
+  'quiche_socket_addr_iter',
+  'quiche_h3_config',
+  'quiche_h3_conn',
+  'quiche_h3_event',
+]) {
+  koffi.opaque(name);
+}
+
+/** One element of the `quiche_h3_header[]` passed to the `quiche_h3_send_*` functions. */
+export interface H3HeaderInit {
+  /** Header name bytes. */
+  name: Uint8Array;
+  /** Length of `name` in bytes. */
+  name_len: number;
+  /** Header value bytes. */
+  value: Uint8Array;
+  /** Length of `value` in bytes. */
+  value_len: number;
+}
+
+/** `quiche_h3_priority` as passed by value to the priority functions. */
+export interface H3PriorityInit {
+  /** Urgency, 0 (most urgent) to 7. */
+  urgency: number;
+  /** Whether the response may be interleaved with others of the same urgency. */
+  incremental: boolean;
+}
+
+/** `quiche_h3_header` (32 bytes): two pointer + length pairs. */
+export const H3Header = koffi.struct('quiche_h3_header', {
+  name: 'const uint8_t *',
+  name_len: 'size_t',
+  value: 'const uint8_t *',
+  value_len: 'size_t',
+});
+
+/** `quiche_h3_priority` (2 bytes). */
+export const H3Priority = koffi.struct('quiche_h3_priority', {
+  urgency: 'uint8_t',
+  incremental: 'bool',
+});
+
+// Callback shapes. The log callback is stored by quiche for the life of the
+// process; the others are only called during the call that receives them.
+koffi.proto('void quiche_log_cb(const char *line, void *argp)');
+koffi.proto('bool quiche_dgram_purge_cb(uint8_t *buf, size_t len)');
+koffi.proto('int quiche_h3_header_cb(uint8_t *name, size_t name_len, uint8_t *value, size_t value_len, void *argp)');
+koffi.proto('int quiche_h3_setting_cb(uint64_t identifier, uint64_t value, void *argp)');
+koffi.proto('int quiche_h3_priority_cb(uint8_t *priority_field_value, uint64_t priority_field_value_len, void *argp)');
+
+/** A bound C function as koffi exposes it, with its parsed prototype. */
+export interface BoundFunction {
+  (...args: unknown[]): unknown;
+  readonly info: { readonly name: string; readonly arguments: readonly unknown[] };
+}
+
+const bound = new Map<string, BoundFunction>();
+
+/**
+ * Binds one C function from its prototype and records it, so tests can check
+ * the bindings against quiche.h.
+ *
+ * @typeParam F the TypeScript signature that mirrors the C prototype.
+ */
+export function bind<F>(prototype: string): F {
+  let fn: BoundFunction;
+  try {
+    fn = library.lib.func(prototype) as unknown as BoundFunction;
+  } catch (err) {
+    throw new Error(
+      `libquiche at ${library.path} cannot bind \`${prototype}\`: ${(err as Error).message}. ` +
+        'Was it built with the "ffi", "qlog" and "sfv" features (scripts/build-libquiche.sh)?',
+    );
+  }
+  bound.set(fn.info.name, fn);
+  return fn as unknown as F;
+}
+
+/** Every function bound so far, by C name (for coverage checks and introspection). */
+export function boundFunctions(): ReadonlyMap<string, BoundFunction> {
+  return bound;
+}

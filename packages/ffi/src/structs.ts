@@ -1,0 +1,498 @@
+/**
+ * Layouts of quiche.h's structs, and helpers to encode and decode them.
+ *
+ * The hot path passes these as raw, preallocated memory (`Uint8Array`
+ * declared `void *`), which costs a fraction of koffi's object marshalling;
+ * the koffi struct types below describe the same layouts and back the
+ * decoders and the layout test against a C compiler.
+ *
+ * @module
+ */
+import koffi, { type TypeObject } from 'koffi';
+import type { Pointer, U64 } from './handles.js';
+
+// `struct sockaddr_storage` is 128 bytes aligned to 8. A bare uint8_t array
+// would have alignment 1 and shift every following member.
+const sockaddrStorage = (): [number, TypeObject] => [8, koffi.array('uint8_t', 128)];
+
+koffi.struct('quiche_timespec', { tv_sec: 'int64_t', tv_nsec: 'long' });
+
+/** koffi type of `quiche_recv_info` (32 bytes). */
+export const RecvInfoType = koffi.struct('quiche_recv_info', {
+  from: 'void *',
+  from_len: 'socklen_t',
+  to: 'void *',
+  to_len: 'socklen_t',
+});
+
+/** koffi type of `quiche_send_info` (288 bytes). */
+export const SendInfoType = koffi.struct('quiche_send_info', {
+  from: sockaddrStorage(),
+  from_len: 'socklen_t',
+  to: sockaddrStorage(),
+  to_len: 'socklen_t',
+  at: 'quiche_timespec',
+});
+
+/** koffi type of `quiche_stats`. */
+export const StatsType = koffi.struct('quiche_stats', {
+  recv: 'size_t',
+  sent: 'size_t',
+  lost: 'size_t',
+  spurious_lost: 'size_t',
+  retrans: 'size_t',
+  sent_bytes: 'uint64_t',
+  recv_bytes: 'uint64_t',
+  acked_bytes: 'uint64_t',
+  lost_bytes: 'uint64_t',
+  stream_retrans_bytes: 'uint64_t',
+  dgram_recv: 'size_t',
+  dgram_sent: 'size_t',
+  paths_count: 'size_t',
+  reset_stream_count_local: 'uint64_t',
+  stopped_stream_count_local: 'uint64_t',
+  reset_stream_count_remote: 'uint64_t',
+  stopped_stream_count_remote: 'uint64_t',
+  data_blocked_sent_count: 'uint64_t',
+  stream_data_blocked_sent_count: 'uint64_t',
+  data_blocked_recv_count: 'uint64_t',
+  stream_data_blocked_recv_count: 'uint64_t',
+  streams_blocked_bidi_recv_count: 'uint64_t',
+  streams_blocked_uni_recv_count: 'uint64_t',
+  path_challenge_rx_count: 'uint64_t',
+  bytes_in_flight_duration_msec: 'uint64_t',
+  tx_buffered_inconsistent: 'bool',
+});
+
+/**
+ * koffi type of `quiche_transport_params` as quiche.h declares it.
+ *
+ * quiche's Rust struct behind it is not `#[repr(C)]`, so only the first ten
+ * `uint64_t` fields are where the header says; see {@link decodeTransportParams}.
+ */
+export const TransportParamsType = koffi.struct('quiche_transport_params', {
+  peer_max_idle_timeout: 'uint64_t',
+  peer_max_udp_payload_size: 'uint64_t',
+  peer_initial_max_data: 'uint64_t',
+  peer_initial_max_stream_data_bidi_local: 'uint64_t',
+  peer_initial_max_stream_data_bidi_remote: 'uint64_t',
+  peer_initial_max_stream_data_uni: 'uint64_t',
+  peer_initial_max_streams_bidi: 'uint64_t',
+  peer_initial_max_streams_uni: 'uint64_t',
+  peer_ack_delay_exponent: 'uint64_t',
+  peer_max_ack_delay: 'uint64_t',
+  peer_disable_active_migration: 'bool',
+  peer_active_conn_id_limit: 'uint64_t',
+  peer_max_datagram_frame_size: 'ssize_t',
+});
+
+/** koffi type of `quiche_path_stats`. */
+export const PathStatsType = koffi.struct('quiche_path_stats', {
+  local_addr: sockaddrStorage(),
+  local_addr_len: 'socklen_t',
+  peer_addr: sockaddrStorage(),
+  peer_addr_len: 'socklen_t',
+  validation_state: 'ssize_t',
+  active: 'bool',
+  recv: 'size_t',
+  sent: 'size_t',
+  lost: 'size_t',
+  retrans: 'size_t',
+  total_pto_count: 'size_t',
+  dgram_recv: 'size_t',
+  dgram_sent: 'size_t',
+  rtt: 'uint64_t',
+  min_rtt: 'uint64_t',
+  max_rtt: 'uint64_t',
+  rttvar: 'uint64_t',
+  cwnd: 'size_t',
+  sent_bytes: 'uint64_t',
+  recv_bytes: 'uint64_t',
+  lost_bytes: 'uint64_t',
+  stream_retrans_bytes: 'uint64_t',
+  pmtu: 'size_t',
+  delivery_rate: 'uint64_t',
+  max_bandwidth: 'uint64_t',
+  startup_exit_cwnd: 'uint64_t',
+});
+
+/** koffi type of `quiche_h3_stats`. */
+export const H3StatsType = koffi.struct('quiche_h3_stats', {
+  qpack_encoder_stream_recv_bytes: 'uint64_t',
+  qpack_decoder_stream_recv_bytes: 'uint64_t',
+});
+
+/** Byte sizes of the structs, for allocating the raw buffers the bindings take. */
+export const StructSize = {
+  quiche_recv_info: koffi.sizeof(RecvInfoType),
+  quiche_send_info: koffi.sizeof(SendInfoType),
+  quiche_stats: koffi.sizeof(StatsType),
+  quiche_transport_params: koffi.sizeof(TransportParamsType),
+  quiche_path_stats: koffi.sizeof(PathStatsType),
+  quiche_h3_stats: koffi.sizeof(H3StatsType),
+  sockaddr_storage: 128,
+} as const;
+
+// ---------------------------------------------------------------------------
+// struct sockaddr (Linux layout: family in host order at 0, port big-endian
+// at 2; IPv4 address at 4, IPv6 flowinfo at 4, address at 8, scope id at 24).
+
+/** `AF_INET` on Linux. */
+export const AF_INET = 2;
+/** `AF_INET6` on Linux. */
+export const AF_INET6 = 10;
+/** `sizeof(struct sockaddr_in)`. */
+export const SOCKADDR_IN_LEN = 16;
+/** `sizeof(struct sockaddr_in6)`. */
+export const SOCKADDR_IN6_LEN = 28;
+
+/** A decoded socket address. */
+export interface SocketAddress {
+  /** `'IPv4'` or `'IPv6'`, as Node's `net` uses them. */
+  readonly family: 'IPv4' | 'IPv6';
+  /** Textual address, e.g. `127.0.0.1` or `::1`. */
+  readonly address: string;
+  /** UDP port. */
+  readonly port: number;
+  /** IPv6 scope id (0 when none). */
+  readonly scopeId?: number;
+}
+
+function parseIPv4(address: string): number[] | null {
+  const parts = address.split('.');
+  if (parts.length !== 4) return null;
+  const bytes = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : Number.NaN));
+  return bytes.every((b) => b >= 0 && b <= 255) ? bytes : null;
+}
+
+function parseIPv6(address: string): number[] | null {
+  let text = address;
+  const pct = text.indexOf('%');
+  if (pct >= 0) text = text.slice(0, pct);
+  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two 16-bit groups.
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const v4 = parseIPv4(tail);
+    if (!v4) return null;
+    text = `${text.slice(0, lastColon + 1)}${((v4[0]! << 8) | v4[1]!).toString(16)}:${((v4[2]! << 8) | v4[3]!).toString(16)}`;
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  const head = halves[0] ? halves[0].split(':') : [];
+  const rest = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
+  const missing = 8 - head.length - rest.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return null;
+  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...rest];
+  const bytes: number[] = [];
+  for (const g of groups) {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
+    const v = Number.parseInt(g, 16);
+    bytes.push(v >> 8, v & 0xff);
+  }
+  return bytes;
+}
+
+/**
+ * Writes `address:port` as a Linux `struct sockaddr_in` / `sockaddr_in6`
+ * into `out` (at least 28 bytes; a new buffer when omitted) and returns the
+ * buffer and the `socklen_t` to pass with it.
+ *
+ * @throws {TypeError} when `address` is not an IPv4 or IPv6 literal.
+ * @throws {RangeError} when `port` is not an integer in 0..65535.
+ */
+export function encodeSockaddr(
+  address: string,
+  port: number,
+  out: Uint8Array = new Uint8Array(SOCKADDR_IN6_LEN),
+  scopeId = 0,
+): { buf: Uint8Array; len: number } {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(`port must be an integer in 0..65535, got ${port}`);
+  }
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  const v4 = parseIPv4(address);
+  if (v4) {
+    out.fill(0, 0, SOCKADDR_IN_LEN);
+    view.setUint16(0, AF_INET, true);
+    view.setUint16(2, port, false);
+    out.set(v4, 4);
+    return { buf: out, len: SOCKADDR_IN_LEN };
+  }
+  const v6 = parseIPv6(address);
+  if (!v6) throw new TypeError(`not an IPv4 or IPv6 address: ${JSON.stringify(address)}`);
+  out.fill(0, 0, SOCKADDR_IN6_LEN);
+  view.setUint16(0, AF_INET6, true);
+  view.setUint16(2, port, false);
+  out.set(v6, 8);
+  view.setUint32(24, scopeId, true);
+  return { buf: out, len: SOCKADDR_IN6_LEN };
+}
+
+function formatIPv6(bytes: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
+  // IPv4-mapped addresses print the way Node prints them.
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) {
+    return `::ffff:${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`;
+  }
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i > 1) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+/**
+ * Reads a Linux `struct sockaddr_in` / `sockaddr_in6` at `offset` of `buf`.
+ * Returns `null` for a length of 0 (quiche's "no address").
+ *
+ * @throws {RangeError} for a family other than AF_INET/AF_INET6.
+ */
+export function decodeSockaddr(buf: Uint8Array, offset = 0, len = SOCKADDR_IN6_LEN): SocketAddress | null {
+  if (len === 0) return null;
+  const view = new DataView(buf.buffer, buf.byteOffset + offset);
+  const family = view.getUint16(0, true);
+  const port = view.getUint16(2, false);
+  if (family === AF_INET) {
+    const a = buf.subarray(offset + 4, offset + 8);
+    return { family: 'IPv4', address: `${a[0]}.${a[1]}.${a[2]}.${a[3]}`, port };
+  }
+  if (family === AF_INET6) {
+    return {
+      family: 'IPv6',
+      address: formatIPv6(buf.subarray(offset + 8, offset + 24)),
+      port,
+      scopeId: view.getUint32(24, true),
+    };
+  }
+  throw new RangeError(`unsupported socket address family ${family}`);
+}
+
+// ---------------------------------------------------------------------------
+// quiche_recv_info: two pointers to sockaddrs. The pointers must stay valid
+// for the call, so the block and both sockaddrs live in one koffi.alloc'd
+// region with a stable address, written once and rewritten per packet.
+
+/**
+ * A reusable `quiche_recv_info` in native memory, with room for both
+ * addresses. Pass {@link RecvInfo.ptr} to `quiche_conn_recv`; call
+ * {@link RecvInfo.free} when done with it.
+ */
+export class RecvInfo {
+  /** Address of the native `quiche_recv_info`. */
+  readonly ptr: Pointer;
+  readonly #view: Uint8Array;
+  readonly #data: DataView;
+  #freed = false;
+
+  constructor() {
+    this.ptr = koffi.alloc('uint8_t', 32 + 2 * 128) as Pointer;
+    this.#view = new Uint8Array(koffi.view(this.ptr, 32 + 2 * 128));
+    this.#view.fill(0);
+    this.#data = new DataView(this.#view.buffer, this.#view.byteOffset, this.#view.byteLength);
+    this.#data.setBigUint64(0, this.ptr + 32n, true);
+    this.#data.setBigUint64(16, this.ptr + 160n, true);
+  }
+
+  /** Sets `from` from an encoded sockaddr (`len` 16 or 28). */
+  setFrom(sockaddr: Uint8Array, len: number): void {
+    this.#view.set(sockaddr.subarray(0, len), 32);
+    this.#data.setUint32(8, len, true);
+  }
+
+  /** Sets `to` from an encoded sockaddr (`len` 16 or 28). */
+  setTo(sockaddr: Uint8Array, len: number): void {
+    this.#view.set(sockaddr.subarray(0, len), 160);
+    this.#data.setUint32(24, len, true);
+  }
+
+  /** Releases the native memory. Idempotent. */
+  free(): void {
+    if (this.#freed) return;
+    this.#freed = true;
+    koffi.free(this.ptr);
+  }
+}
+
+/** What `quiche_conn_send` wrote into a `quiche_send_info`. */
+export interface SendInfo {
+  /** Local address the packet should leave from. */
+  readonly from: SocketAddress | null;
+  /** Address the packet must be sent to. */
+  readonly to: SocketAddress | null;
+  /** Pacing hint: when to send, CLOCK_MONOTONIC nanoseconds (0 when unsupported). */
+  readonly at: bigint;
+}
+
+/** Decodes a `quiche_send_info` from the raw buffer given to `quiche_conn_send`. */
+export function decodeSendInfo(buf: Uint8Array): SendInfo {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const fromLen = view.getUint32(128, true);
+  const toLen = view.getUint32(264, true);
+  const at = view.getBigInt64(272, true) * 1_000_000_000n + view.getBigInt64(280, true);
+  return { from: decodeSockaddr(buf, 0, fromLen), to: decodeSockaddr(buf, 136, toLen), at };
+}
+
+function decodeStruct<T>(buf: Uint8Array, type: TypeObject): T {
+  return koffi.decode(buf, type) as T;
+}
+
+/** `quiche_stats` as a plain object (counts as `number`, byte counters as {@link U64}). */
+export interface Stats {
+  recv: number;
+  sent: number;
+  lost: number;
+  spurious_lost: number;
+  retrans: number;
+  sent_bytes: U64;
+  recv_bytes: U64;
+  acked_bytes: U64;
+  lost_bytes: U64;
+  stream_retrans_bytes: U64;
+  dgram_recv: number;
+  dgram_sent: number;
+  paths_count: number;
+  reset_stream_count_local: U64;
+  stopped_stream_count_local: U64;
+  reset_stream_count_remote: U64;
+  stopped_stream_count_remote: U64;
+  data_blocked_sent_count: U64;
+  stream_data_blocked_sent_count: U64;
+  data_blocked_recv_count: U64;
+  stream_data_blocked_recv_count: U64;
+  streams_blocked_bidi_recv_count: U64;
+  streams_blocked_uni_recv_count: U64;
+  path_challenge_rx_count: U64;
+  bytes_in_flight_duration_msec: U64;
+  tx_buffered_inconsistent: boolean;
+}
+
+/** Decodes the buffer filled by `quiche_conn_stats`. */
+export function decodeStats(buf: Uint8Array): Stats {
+  return decodeStruct<Stats>(buf, StatsType);
+}
+
+/** `quiche_path_stats` as a plain object, with the addresses decoded. */
+export interface PathStats {
+  local_addr: SocketAddress | null;
+  peer_addr: SocketAddress | null;
+  /** -1 failed, 0 unknown, 1 validating, 2 validating MTU, 3 validated. */
+  validation_state: number;
+  active: boolean;
+  recv: number;
+  sent: number;
+  lost: number;
+  retrans: number;
+  total_pto_count: number;
+  dgram_recv: number;
+  dgram_sent: number;
+  /** Smoothed RTT in nanoseconds. */
+  rtt: U64;
+  min_rtt: U64;
+  /** Always 0: quiche's C API never writes this field (the buffer must be zeroed first). */
+  max_rtt: U64;
+  rttvar: U64;
+  cwnd: number;
+  sent_bytes: U64;
+  recv_bytes: U64;
+  lost_bytes: U64;
+  stream_retrans_bytes: U64;
+  pmtu: number;
+  delivery_rate: U64;
+  max_bandwidth: U64;
+  startup_exit_cwnd: U64;
+}
+
+/** Decodes the buffer filled by `quiche_conn_path_stats` (zero it before the call). */
+export function decodePathStats(buf: Uint8Array): PathStats {
+  const raw = decodeStruct<Record<string, unknown>>(buf, PathStatsType);
+  const localLen = raw.local_addr_len as number;
+  const peerLen = raw.peer_addr_len as number;
+  const { local_addr_len: _l, peer_addr_len: _p, ...rest } = raw;
+  return {
+    ...(rest as unknown as PathStats),
+    local_addr: decodeSockaddr(buf, koffi.offsetof(PathStatsType, 'local_addr'), localLen),
+    peer_addr: decodeSockaddr(buf, koffi.offsetof(PathStatsType, 'peer_addr'), peerLen),
+  };
+}
+
+/** The peer's transport parameters that can be read reliably from `quiche_transport_params`. */
+export interface TransportParams {
+  peer_max_idle_timeout: U64;
+  peer_max_udp_payload_size: U64;
+  peer_initial_max_data: U64;
+  peer_initial_max_stream_data_bidi_local: U64;
+  peer_initial_max_stream_data_bidi_remote: U64;
+  peer_initial_max_stream_data_uni: U64;
+  peer_initial_max_streams_bidi: U64;
+  peer_initial_max_streams_uni: U64;
+  peer_ack_delay_exponent: U64;
+  peer_max_ack_delay: U64;
+  peer_disable_active_migration: boolean;
+  peer_active_conn_id_limit: U64;
+  /** `null` when the peer did not advertise DATAGRAM support. */
+  peer_max_datagram_frame_size: number | null;
+}
+
+/**
+ * Where quiche really writes the last three fields of
+ * `quiche_transport_params`. The Rust struct has no `#[repr(C)]`, and rustc
+ * moves the `bool` after the two 8-byte fields; the header's offsets (80, 88,
+ * 96) are wrong for it. Checked by the transport-params behaviour test.
+ */
+export const TransportParamsActualOffset = {
+  peer_active_conn_id_limit: 80,
+  peer_max_datagram_frame_size: 88,
+  peer_disable_active_migration: 96,
+} as const;
+
+/** Decodes the buffer filled by `quiche_conn_peer_transport_params`, with the layout defect handled. */
+export function decodeTransportParams(buf: Uint8Array): TransportParams {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const u64 = (off: number): U64 => {
+    const v = view.getBigUint64(off, true);
+    return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  };
+  const dgram = view.getBigInt64(TransportParamsActualOffset.peer_max_datagram_frame_size, true);
+  return {
+    peer_max_idle_timeout: u64(0),
+    peer_max_udp_payload_size: u64(8),
+    peer_initial_max_data: u64(16),
+    peer_initial_max_stream_data_bidi_local: u64(24),
+    peer_initial_max_stream_data_bidi_remote: u64(32),
+    peer_initial_max_stream_data_uni: u64(40),
+    peer_initial_max_streams_bidi: u64(48),
+    peer_initial_max_streams_uni: u64(56),
+    peer_ack_delay_exponent: u64(64),
+    peer_max_ack_delay: u64(72),
+    peer_active_conn_id_limit: u64(TransportParamsActualOffset.peer_active_conn_id_limit),
+    peer_max_datagram_frame_size: dgram < 0n ? null : Number(dgram),
+    peer_disable_active_migration: view.getUint8(TransportParamsActualOffset.peer_disable_active_migration) !== 0,
+  };
+}
+
+/** `quiche_h3_stats` as a plain object. */
+export interface H3Stats {
+  qpack_encoder_stream_recv_bytes: U64;
+  qpack_decoder_stream_recv_bytes: U64;
+}
+
+/** Decodes the buffer filled by `quiche_h3_conn_stats`. */
+export function decodeH3Stats(buf: Uint8Array): H3Stats {
+  return decodeStruct<H3Stats>(buf, H3StatsType);
+}
