@@ -93,7 +93,11 @@ export const QuicheH3Error = {
       name.replace('QUICHE_ERR_', 'QUICHE_H3_TRANSPORT_ERR_'),
       value - 1000,
     ]),
-  ) as { readonly [K in QuicheErrorName as K extends `QUICHE_ERR_${infer R}` ? `QUICHE_H3_TRANSPORT_ERR_${R}` : never]: number }),
+  ) as {
+    readonly [K in QuicheErrorName as K extends `QUICHE_ERR_${infer R}`
+      ? `QUICHE_H3_TRANSPORT_ERR_${R}`
+      : never]: number;
+  }),
 } as const;
 
 /** `enum quiche_h3_event_type`: what `quiche_h3_event_type` returns. */

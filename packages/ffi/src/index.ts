@@ -32,20 +32,29 @@
  *
  * @module
  */
-export * from './bindings/lib.js';
+
 export * from './bindings/config.js';
-export * from './bindings/packet.js';
+export * from './bindings/dgram.js';
+export * from './bindings/h3.js';
 export * from './bindings/io.js';
-export * from './bindings/stream.js';
+export * from './bindings/lib.js';
+export * from './bindings/misc.js';
+export * from './bindings/packet.js';
+export * from './bindings/path.js';
 export * from './bindings/state.js';
 export * from './bindings/stats.js';
-export * from './bindings/dgram.js';
-export * from './bindings/path.js';
-export * from './bindings/misc.js';
-export * from './bindings/h3.js';
+export * from './bindings/stream.js';
 export * from './constants.js';
 export * from './handles.js';
 export * from './loader.js';
 export * from './memory.js';
-export { boundFunctions, type BoundFunction, H3Header, H3Priority, type H3HeaderInit, type H3PriorityInit, library } from './native.js';
+export {
+  type BoundFunction,
+  boundFunctions,
+  H3Header,
+  type H3HeaderInit,
+  H3Priority,
+  type H3PriorityInit,
+  library,
+} from './native.js';
 export * from './structs.js';

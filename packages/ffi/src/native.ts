@@ -70,9 +70,13 @@ export const H3Priority = koffi.struct('quiche_h3_priority', {
 // process; the others are only called during the call that receives them.
 koffi.proto('void quiche_log_cb(const char *line, void *argp)');
 koffi.proto('bool quiche_dgram_purge_cb(uint8_t *buf, size_t len)');
-koffi.proto('int quiche_h3_header_cb(uint8_t *name, size_t name_len, uint8_t *value, size_t value_len, void *argp)');
+koffi.proto(
+  'int quiche_h3_header_cb(uint8_t *name, size_t name_len, uint8_t *value, size_t value_len, void *argp)',
+);
 koffi.proto('int quiche_h3_setting_cb(uint64_t identifier, uint64_t value, void *argp)');
-koffi.proto('int quiche_h3_priority_cb(uint8_t *priority_field_value, uint64_t priority_field_value_len, void *argp)');
+koffi.proto(
+  'int quiche_h3_priority_cb(uint8_t *priority_field_value, uint64_t priority_field_value_len, void *argp)',
+);
 
 /** A bound C function as koffi exposes it, with its parsed prototype. */
 export interface BoundFunction {

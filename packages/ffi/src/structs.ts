@@ -482,7 +482,8 @@ export function decodeTransportParams(buf: Uint8Array): TransportParams {
     peer_max_ack_delay: u64(72),
     peer_active_conn_id_limit: u64(TransportParamsActualOffset.peer_active_conn_id_limit),
     peer_max_datagram_frame_size: dgram < 0n ? null : Number(dgram),
-    peer_disable_active_migration: view.getUint8(TransportParamsActualOffset.peer_disable_active_migration) !== 0,
+    peer_disable_active_migration:
+      view.getUint8(TransportParamsActualOffset.peer_disable_active_migration) !== 0,
   };
 }
 

@@ -1,0 +1,620 @@
+/**
+ * `Config`: a quiche transport configuration, built from an options object
+ * and/or chainable setters (one per `quiche_config_*` setter).
+ *
+ * @module
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import * as q from '@quichex/ffi';
+import { QuicError } from './errors.js';
+import { checkBool, checkInt, checkString, describe, toBytes } from './validate.js';
+
+/** Congestion control algorithms quiche implements. */
+export type CcAlgorithm = 'reno' | 'cubic' | 'bbr2';
+
+/** PEM material given in memory. */
+export type Pem = string | Uint8Array;
+
+/**
+ * Every option of {@link Config}. Each maps to one setter; units are
+ * milliseconds for times and bytes for sizes. quichex's defaults (which
+ * differ from quiche's all-zero flow control) are listed per option.
+ */
+export interface ConfigOptions {
+  /** QUIC version to use (default: QUIC v1, `QUICHE_PROTOCOL_VERSION`). */
+  version?: number;
+  /** ALPN protocol names, in preference order. Required to connect or listen. */
+  alpn?: readonly string[];
+  /** Idle timeout in ms; 0 disables it (default 30 000). */
+  maxIdleTimeout?: number;
+  /** Largest UDP payload accepted, 1200..65527 (default 65527). */
+  maxRecvUdpPayloadSize?: number;
+  /** Largest UDP payload sent, 1200..65527 (default 1350). */
+  maxSendUdpPayloadSize?: number;
+  /** Connection-level flow control window in bytes (default 10 MiB). */
+  initialMaxData?: number | bigint;
+  /** Per-stream window for locally opened bidi streams (default 1 MiB). */
+  initialMaxStreamDataBidiLocal?: number | bigint;
+  /** Per-stream window for peer-opened bidi streams (default 1 MiB). */
+  initialMaxStreamDataBidiRemote?: number | bigint;
+  /** Per-stream window for peer-opened uni streams (default 1 MiB). */
+  initialMaxStreamDataUni?: number | bigint;
+  /** Bidi streams the peer may open (default 100). */
+  initialMaxStreamsBidi?: number | bigint;
+  /** Uni streams the peer may open (default 100). */
+  initialMaxStreamsUni?: number | bigint;
+  /** ACK delay exponent, 0..20 (quiche default 3). */
+  ackDelayExponent?: number;
+  /** Max ACK delay in ms, 0..16383 (quiche default 25). */
+  maxAckDelay?: number;
+  /** Forbid the peer from migrating (default false). */
+  disableActiveMigration?: boolean;
+  /** Congestion control (quiche default cubic). */
+  ccAlgorithm?: CcAlgorithm;
+  /** Initial congestion window in packets, 1..1000 (quiche default 10). */
+  initialCongestionWindowPackets?: number;
+  /** HyStart++ slow-start exit (quiche default true). */
+  hystart?: boolean;
+  /** Packet pacing (quiche default true). */
+  pacing?: boolean;
+  /** Pacing rate cap in bytes/s (default unlimited). */
+  maxPacingRate?: number | bigint;
+  /** Cubic's idle-restart fix (quiche default true). */
+  cubicIdleRestartFix?: boolean;
+  /** DATAGRAM frames: `true`, or queue lengths (default off; queues 1000). */
+  dgram?: boolean | { recvQueueLen?: number; sendQueueLen?: number };
+  /** Cap on the auto-tuned connection window (bytes). */
+  maxConnectionWindow?: number | bigint;
+  /** Cap on the auto-tuned stream window (bytes). */
+  maxStreamWindow?: number | bigint;
+  /** Connection IDs we accept from the peer, ≥ 2 (quiche default 2). */
+  activeConnectionIdLimit?: number;
+  /** 16-byte stateless reset token. */
+  statelessResetToken?: Uint8Array;
+  /** Never reuse a destination CID on a new path. */
+  disableDcidReuse?: boolean;
+  /** Session ticket key (48 bytes for BoringSSL), to share resumption across servers. */
+  ticketKey?: Uint8Array;
+  /** TLS key-exchange groups, e.g. `"X25519:P-256"`. */
+  curvesList?: string;
+  /** Verify the peer's certificate. Default: `true` when connecting, `false` when listening. */
+  verifyPeer?: boolean;
+  /** Send GREASE values (quiche default true). */
+  grease?: boolean;
+  /** Path-MTU discovery (default false). */
+  discoverPmtu?: boolean;
+  /** PMTU probes per size before giving up, 1..255. */
+  pmtudMaxProbes?: number;
+  /** Write TLS secrets to the keylog (see `SSLKEYLOGFILE`). */
+  logKeys?: boolean;
+  /** Allow 0-RTT early data. */
+  earlyData?: boolean;
+  /** Anti-amplification factor for unvalidated peers, 1..255 (quiche default 3). */
+  maxAmplificationFactor?: number;
+  /** Certificate chain: a PEM file path. */
+  certChainFile?: string;
+  /** Private key: a PEM file path. */
+  privKeyFile?: string;
+  /** Trusted CAs: a PEM file path. */
+  caFile?: string;
+  /** Trusted CAs: a directory of hashed PEM files. */
+  caDirectory?: string;
+  /** Certificate chain as PEM text or bytes. */
+  cert?: Pem;
+  /** Private key as PEM text or bytes (written 0600 to a private temp dir and removed right after loading). */
+  key?: Pem;
+  /** Trusted CAs as PEM text or bytes. */
+  ca?: Pem;
+}
+
+/** Symbol through which the engine reaches a Config's native handle. */
+export const kHandle: unique symbol = Symbol('quichex.config.handle');
+
+const registry = new FinalizationRegistry<q.QuicheConfig>((handle) => q.quiche_config_free(handle));
+
+const U62 = (1n << 62n) - 1n;
+const SYSTEM_CA_FILES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
+
+/**
+ * A QUIC transport configuration. One `Config` can serve any number of
+ * connections; quiche copies what it needs when a connection is created.
+ *
+ * @example
+ * ```ts
+ * const server = new Config({ alpn: ['echo'], cert: certPem, key: keyPem })
+ *   .setInitialMaxStreamsBidi(1000)
+ *   .setCcAlgorithm('bbr2');
+ * const client = new Config({ alpn: ['echo'], ca: caPem });
+ * ```
+ */
+export class Config {
+  #handle: q.QuicheConfig | null;
+  #alpn: readonly string[] = [];
+  #dgram = { enabled: false, recvQueueLen: 1000, sendQueueLen: 1000 };
+  #maxSendUdpPayloadSize = 1350;
+  #maxIdleTimeout = 30_000;
+  #verifyPeer: boolean | undefined;
+  #caLoaded = false;
+  #earlyData = false;
+  #haveCert = false;
+
+  /**
+   * Creates a configuration; every option is validated before anything is
+   * set (TypeError/RangeError naming the option).
+   */
+  constructor(options: ConfigOptions = {}) {
+    if (options === null || typeof options !== 'object') {
+      throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
+    const version =
+      options.version === undefined
+        ? q.QUICHE_PROTOCOL_VERSION
+        : (checkInt('version', options.version, 0, 0xffffffff) as number);
+    const handle = q.quiche_config_new(version);
+    if (handle === null) throw new QuicError('ERR_QUIC_TRANSPORT_ERROR', `quiche could not create a config for version ${version}`);
+    this.#handle = handle;
+    registry.register(this, handle, this);
+    try {
+      // quiche's own defaults leave flow control at zero; these make a
+      // fresh Config usable for real transfers.
+      this.setMaxIdleTimeout(30_000)
+        .setMaxSendUdpPayloadSize(1350)
+        .setInitialMaxData(10 * 1024 * 1024)
+        .setInitialMaxStreamDataBidiLocal(1024 * 1024)
+        .setInitialMaxStreamDataBidiRemote(1024 * 1024)
+        .setInitialMaxStreamDataUni(1024 * 1024)
+        .setInitialMaxStreamsBidi(100)
+        .setInitialMaxStreamsUni(100);
+      this.#apply(options);
+    } catch (err) {
+      this.free();
+      throw err;
+    }
+  }
+
+  #apply(o: ConfigOptions): void {
+    const known = new Set<string>(OPTION_NAMES);
+    for (const k of Object.keys(o)) {
+      if (!known.has(k)) throw new TypeError(`unknown Config option ${JSON.stringify(k)}`);
+    }
+    if (o.alpn !== undefined) this.setApplicationProtos(o.alpn);
+    if (o.maxIdleTimeout !== undefined) this.setMaxIdleTimeout(o.maxIdleTimeout);
+    if (o.maxRecvUdpPayloadSize !== undefined) this.setMaxRecvUdpPayloadSize(o.maxRecvUdpPayloadSize);
+    if (o.maxSendUdpPayloadSize !== undefined) this.setMaxSendUdpPayloadSize(o.maxSendUdpPayloadSize);
+    if (o.initialMaxData !== undefined) this.setInitialMaxData(o.initialMaxData);
+    if (o.initialMaxStreamDataBidiLocal !== undefined) this.setInitialMaxStreamDataBidiLocal(o.initialMaxStreamDataBidiLocal);
+    if (o.initialMaxStreamDataBidiRemote !== undefined)
+      this.setInitialMaxStreamDataBidiRemote(o.initialMaxStreamDataBidiRemote);
+    if (o.initialMaxStreamDataUni !== undefined) this.setInitialMaxStreamDataUni(o.initialMaxStreamDataUni);
+    if (o.initialMaxStreamsBidi !== undefined) this.setInitialMaxStreamsBidi(o.initialMaxStreamsBidi);
+    if (o.initialMaxStreamsUni !== undefined) this.setInitialMaxStreamsUni(o.initialMaxStreamsUni);
+    if (o.ackDelayExponent !== undefined) this.setAckDelayExponent(o.ackDelayExponent);
+    if (o.maxAckDelay !== undefined) this.setMaxAckDelay(o.maxAckDelay);
+    if (o.disableActiveMigration !== undefined) this.setDisableActiveMigration(o.disableActiveMigration);
+    if (o.ccAlgorithm !== undefined) this.setCcAlgorithm(o.ccAlgorithm);
+    if (o.initialCongestionWindowPackets !== undefined)
+      this.setInitialCongestionWindowPackets(o.initialCongestionWindowPackets);
+    if (o.hystart !== undefined) this.enableHystart(o.hystart);
+    if (o.pacing !== undefined) this.enablePacing(o.pacing);
+    if (o.maxPacingRate !== undefined) this.setMaxPacingRate(o.maxPacingRate);
+    if (o.cubicIdleRestartFix !== undefined) this.setEnableCubicIdleRestartFix(o.cubicIdleRestartFix);
+    if (o.dgram !== undefined) {
+      if (typeof o.dgram === 'boolean') this.enableDgram(o.dgram);
+      else if (o.dgram !== null && typeof o.dgram === 'object') this.enableDgram(true, o.dgram);
+      else throw new TypeError(`dgram must be a boolean or { recvQueueLen, sendQueueLen }, got ${describe(o.dgram)}`);
+    }
+    if (o.maxConnectionWindow !== undefined) this.setMaxConnectionWindow(o.maxConnectionWindow);
+    if (o.maxStreamWindow !== undefined) this.setMaxStreamWindow(o.maxStreamWindow);
+    if (o.activeConnectionIdLimit !== undefined) this.setActiveConnectionIdLimit(o.activeConnectionIdLimit);
+    if (o.statelessResetToken !== undefined) this.setStatelessResetToken(o.statelessResetToken);
+    if (o.disableDcidReuse !== undefined) this.setDisableDcidReuse(o.disableDcidReuse);
+    if (o.ticketKey !== undefined) this.setTicketKey(o.ticketKey);
+    if (o.curvesList !== undefined) this.setCurvesList(o.curvesList);
+    if (o.verifyPeer !== undefined) this.verifyPeer(o.verifyPeer);
+    if (o.grease !== undefined) this.grease(o.grease);
+    if (o.discoverPmtu !== undefined) this.discoverPmtu(o.discoverPmtu);
+    if (o.pmtudMaxProbes !== undefined) this.setPmtudMaxProbes(o.pmtudMaxProbes);
+    if (o.logKeys) this.logKeys();
+    if (o.earlyData) this.enableEarlyData();
+    if (o.maxAmplificationFactor !== undefined) this.setMaxAmplificationFactor(o.maxAmplificationFactor);
+    if (o.certChainFile !== undefined) this.loadCertChainFromPemFile(o.certChainFile);
+    if (o.privKeyFile !== undefined) this.loadPrivKeyFromPemFile(o.privKeyFile);
+    if (o.caFile !== undefined) this.loadVerifyLocationsFromFile(o.caFile);
+    if (o.caDirectory !== undefined) this.loadVerifyLocationsFromDirectory(o.caDirectory);
+    if (o.cert !== undefined) this.loadCertChainFromPem(o.cert);
+    if (o.key !== undefined) this.loadPrivKeyFromPem(o.key);
+    if (o.ca !== undefined) this.loadVerifyLocationsFromPem(o.ca);
+  }
+
+  get #h(): q.QuicheConfig {
+    if (this.#handle === null) throw new QuicError('ERR_QUIC_DESTROYED', 'this Config has been freed');
+    return this.#handle;
+  }
+
+  /** @internal The native handle, for the engine. */
+  get [kHandle](): q.QuicheConfig {
+    return this.#h;
+  }
+
+  /** ALPN protocols set on this config. */
+  get alpn(): readonly string[] {
+    return this.#alpn;
+  }
+
+  /** Whether DATAGRAM frames are enabled, with the queue lengths. */
+  get dgram(): Readonly<{ enabled: boolean; recvQueueLen: number; sendQueueLen: number }> {
+    return this.#dgram;
+  }
+
+  /** Largest UDP payload this side sends. */
+  get maxSendUdpPayloadSize(): number {
+    return this.#maxSendUdpPayloadSize;
+  }
+
+  /** Idle timeout in ms (0: none). */
+  get maxIdleTimeout(): number {
+    return this.#maxIdleTimeout;
+  }
+
+  /** Whether 0-RTT early data was enabled. */
+  get earlyData(): boolean {
+    return this.#earlyData;
+  }
+
+  /** Whether a certificate chain was loaded (needed to listen). */
+  get hasCertificate(): boolean {
+    return this.#haveCert;
+  }
+
+  /** Whether {@link Config.free} was called. */
+  get freed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Sets ALPN protocols (1..255 bytes each). */
+  setApplicationProtos(protocols: readonly string[]): this {
+    if (!Array.isArray(protocols) || protocols.some((p) => typeof p !== 'string')) {
+      throw new TypeError(`alpn must be an array of strings, got ${describe(protocols)}`);
+    }
+    const wire = q.encodeAlpn(protocols);
+    const rc = q.quiche_config_set_application_protos(this.#h, wire, wire.length);
+    if (rc < 0) throw new RangeError(`alpn ${JSON.stringify(protocols)} was rejected by quiche (${rc})`);
+    this.#alpn = Object.freeze([...protocols]);
+    return this;
+  }
+
+  /** Sets the idle timeout in ms (0 disables it). */
+  setMaxIdleTimeout(ms: number): this {
+    q.quiche_config_set_max_idle_timeout(this.#h, checkInt('maxIdleTimeout', ms, 0, 2 ** 32));
+    this.#maxIdleTimeout = ms;
+    return this;
+  }
+
+  /** Sets the largest UDP payload accepted (1200..65527). */
+  setMaxRecvUdpPayloadSize(bytes: number): this {
+    q.quiche_config_set_max_recv_udp_payload_size(this.#h, checkInt('maxRecvUdpPayloadSize', bytes, 1200, 65527) as number);
+    return this;
+  }
+
+  /** Sets the largest UDP payload sent (1200..65527). */
+  setMaxSendUdpPayloadSize(bytes: number): this {
+    q.quiche_config_set_max_send_udp_payload_size(this.#h, checkInt('maxSendUdpPayloadSize', bytes, 1200, 65527) as number);
+    this.#maxSendUdpPayloadSize = bytes;
+    return this;
+  }
+
+  /** Sets the connection flow-control window (bytes). */
+  setInitialMaxData(bytes: number | bigint): this {
+    q.quiche_config_set_initial_max_data(this.#h, checkInt('initialMaxData', bytes, 0, U62));
+    return this;
+  }
+
+  /** Sets the window of locally opened bidi streams (bytes). */
+  setInitialMaxStreamDataBidiLocal(bytes: number | bigint): this {
+    q.quiche_config_set_initial_max_stream_data_bidi_local(this.#h, checkInt('initialMaxStreamDataBidiLocal', bytes, 0, U62));
+    return this;
+  }
+
+  /** Sets the window of peer-opened bidi streams (bytes). */
+  setInitialMaxStreamDataBidiRemote(bytes: number | bigint): this {
+    q.quiche_config_set_initial_max_stream_data_bidi_remote(
+      this.#h,
+      checkInt('initialMaxStreamDataBidiRemote', bytes, 0, U62),
+    );
+    return this;
+  }
+
+  /** Sets the window of peer-opened uni streams (bytes). */
+  setInitialMaxStreamDataUni(bytes: number | bigint): this {
+    q.quiche_config_set_initial_max_stream_data_uni(this.#h, checkInt('initialMaxStreamDataUni', bytes, 0, U62));
+    return this;
+  }
+
+  /** Sets how many bidi streams the peer may open. */
+  setInitialMaxStreamsBidi(count: number | bigint): this {
+    q.quiche_config_set_initial_max_streams_bidi(this.#h, checkInt('initialMaxStreamsBidi', count, 0, 1n << 60n));
+    return this;
+  }
+
+  /** Sets how many uni streams the peer may open. */
+  setInitialMaxStreamsUni(count: number | bigint): this {
+    q.quiche_config_set_initial_max_streams_uni(this.#h, checkInt('initialMaxStreamsUni', count, 0, 1n << 60n));
+    return this;
+  }
+
+  /** Sets the ACK delay exponent (0..20). */
+  setAckDelayExponent(v: number): this {
+    q.quiche_config_set_ack_delay_exponent(this.#h, checkInt('ackDelayExponent', v, 0, 20));
+    return this;
+  }
+
+  /** Sets the max ACK delay in ms (0..16383). */
+  setMaxAckDelay(ms: number): this {
+    q.quiche_config_set_max_ack_delay(this.#h, checkInt('maxAckDelay', ms, 0, 16383));
+    return this;
+  }
+
+  /** Forbids (or allows) active migration by the peer. */
+  setDisableActiveMigration(v: boolean): this {
+    q.quiche_config_set_disable_active_migration(this.#h, checkBool('disableActiveMigration', v));
+    return this;
+  }
+
+  /** Chooses the congestion control algorithm. */
+  setCcAlgorithm(algorithm: CcAlgorithm): this {
+    if (algorithm !== 'reno' && algorithm !== 'cubic' && algorithm !== 'bbr2') {
+      throw new RangeError(`ccAlgorithm must be 'reno', 'cubic' or 'bbr2', got ${describe(algorithm)}`);
+    }
+    // The by-name setter avoids passing a Rust enum by value (see the ffi notes).
+    const rc = q.quiche_config_set_cc_algorithm_name(this.#h, algorithm === 'bbr2' ? 'bbr2_gcongestion' : algorithm);
+    if (rc < 0) throw new RangeError(`ccAlgorithm ${algorithm} is not supported by this libquiche (${rc})`);
+    return this;
+  }
+
+  /** Sets the initial congestion window in packets (1..1000). */
+  setInitialCongestionWindowPackets(packets: number): this {
+    q.quiche_config_set_initial_congestion_window_packets(
+      this.#h,
+      checkInt('initialCongestionWindowPackets', packets, 1, 1000) as number,
+    );
+    return this;
+  }
+
+  /** Enables or disables HyStart++. */
+  enableHystart(v: boolean): this {
+    q.quiche_config_enable_hystart(this.#h, checkBool('hystart', v));
+    return this;
+  }
+
+  /** Enables or disables pacing. */
+  enablePacing(v: boolean): this {
+    q.quiche_config_enable_pacing(this.#h, checkBool('pacing', v));
+    return this;
+  }
+
+  /** Caps the pacing rate (bytes/s). */
+  setMaxPacingRate(bytesPerSecond: number | bigint): this {
+    q.quiche_config_set_max_pacing_rate(this.#h, checkInt('maxPacingRate', bytesPerSecond, 0, (1n << 64n) - 1n));
+    return this;
+  }
+
+  /** Enables or disables cubic's idle-restart fix. */
+  setEnableCubicIdleRestartFix(v: boolean): this {
+    q.quiche_config_set_enable_cubic_idle_restart_fix(this.#h, checkBool('cubicIdleRestartFix', v));
+    return this;
+  }
+
+  /** Deprecated in quiche and a no-op there; kept so every setter has a twin. */
+  setUseInitialMaxDataAsFlowControlWin(v: boolean): this {
+    q.quiche_config_set_use_initial_max_data_as_flow_control_win(this.#h, checkBool('useInitialMaxDataAsFlowControlWin', v));
+    return this;
+  }
+
+  /** Enables DATAGRAM frames, with receive and send queue lengths (1..1 000 000, default 1000). */
+  enableDgram(enabled: boolean, queues: { recvQueueLen?: number; sendQueueLen?: number } = {}): this {
+    checkBool('dgram enabled', enabled);
+    const recvQueueLen = checkInt('dgram.recvQueueLen', queues.recvQueueLen ?? 1000, 1, 1_000_000) as number;
+    const sendQueueLen = checkInt('dgram.sendQueueLen', queues.sendQueueLen ?? 1000, 1, 1_000_000) as number;
+    q.quiche_config_enable_dgram(this.#h, enabled, recvQueueLen, sendQueueLen);
+    this.#dgram = { enabled, recvQueueLen, sendQueueLen };
+    return this;
+  }
+
+  /** Caps the auto-tuned connection window (bytes). */
+  setMaxConnectionWindow(bytes: number | bigint): this {
+    q.quiche_config_set_max_connection_window(this.#h, checkInt('maxConnectionWindow', bytes, 0, U62));
+    return this;
+  }
+
+  /** Caps the auto-tuned stream window (bytes). */
+  setMaxStreamWindow(bytes: number | bigint): this {
+    q.quiche_config_set_max_stream_window(this.#h, checkInt('maxStreamWindow', bytes, 0, U62));
+    return this;
+  }
+
+  /** Sets how many connection IDs we accept from the peer (≥ 2). */
+  setActiveConnectionIdLimit(count: number): this {
+    q.quiche_config_set_active_connection_id_limit(this.#h, checkInt('activeConnectionIdLimit', count, 2, 1000));
+    return this;
+  }
+
+  /** Sets the 16-byte stateless reset token. */
+  setStatelessResetToken(token: Uint8Array): this {
+    if (!(token instanceof Uint8Array) || token.length !== 16) {
+      throw new RangeError(`statelessResetToken must be a 16-byte Uint8Array, got ${describe(token)}`);
+    }
+    q.quiche_config_set_stateless_reset_token(this.#h, token);
+    return this;
+  }
+
+  /** Never reuse a destination CID on a new path. */
+  setDisableDcidReuse(v: boolean): this {
+    q.quiche_config_set_disable_dcid_reuse(this.#h, checkBool('disableDcidReuse', v));
+    return this;
+  }
+
+  /** Sets the session ticket key (1..255 bytes; 48 for BoringSSL's default). */
+  setTicketKey(key: Uint8Array): this {
+    if (!(key instanceof Uint8Array) || key.length === 0 || key.length > 255) {
+      throw new RangeError(`ticketKey must be a Uint8Array of 1..255 bytes, got ${describe(key)}`);
+    }
+    const rc = q.quiche_config_set_ticket_key(this.#h, key, key.length);
+    if (rc < 0) throw new RangeError(`ticketKey was rejected by quiche (${rc}); BoringSSL expects 48 bytes`);
+    return this;
+  }
+
+  /** Sets the TLS key-exchange groups, e.g. `"X25519:P-256"`. */
+  setCurvesList(curves: string): this {
+    const rc = q.quiche_config_set_curves_list(this.#h, checkString('curvesList', curves));
+    if (rc < 0) throw new RangeError(`curvesList ${JSON.stringify(curves)} was rejected by quiche (${rc})`);
+    return this;
+  }
+
+  /** Turns certificate verification of the peer on or off. */
+  verifyPeer(v: boolean): this {
+    q.quiche_config_verify_peer(this.#h, checkBool('verifyPeer', v));
+    this.#verifyPeer = v;
+    return this;
+  }
+
+  /** Turns GREASE on or off. */
+  grease(v: boolean): this {
+    q.quiche_config_grease(this.#h, checkBool('grease', v));
+    return this;
+  }
+
+  /** Turns path-MTU discovery on or off. */
+  discoverPmtu(v: boolean): this {
+    q.quiche_config_discover_pmtu(this.#h, checkBool('discoverPmtu', v));
+    return this;
+  }
+
+  /** Sets PMTU probes per size (1..255). */
+  setPmtudMaxProbes(probes: number): this {
+    q.quiche_config_set_pmtud_max_probes(this.#h, checkInt('pmtudMaxProbes', probes, 1, 255) as number);
+    return this;
+  }
+
+  /** Enables writing TLS secrets for connections that set a keylog. */
+  logKeys(): this {
+    q.quiche_config_log_keys(this.#h);
+    return this;
+  }
+
+  /** Enables 0-RTT early data. */
+  enableEarlyData(): this {
+    q.quiche_config_enable_early_data(this.#h);
+    this.#earlyData = true;
+    return this;
+  }
+
+  /** Sets the anti-amplification factor (1..255). */
+  setMaxAmplificationFactor(factor: number): this {
+    q.quiche_config_set_max_amplification_factor(this.#h, checkInt('maxAmplificationFactor', factor, 1, 255) as number);
+    return this;
+  }
+
+  /** Loads the certificate chain from a PEM file. */
+  loadCertChainFromPemFile(file: string): this {
+    this.#load('certChainFile', file, q.quiche_config_load_cert_chain_from_pem_file);
+    this.#haveCert = true;
+    return this;
+  }
+
+  /** Loads the private key from a PEM file. */
+  loadPrivKeyFromPemFile(file: string): this {
+    this.#load('privKeyFile', file, q.quiche_config_load_priv_key_from_pem_file);
+    return this;
+  }
+
+  /** Loads trusted CAs from a PEM file. */
+  loadVerifyLocationsFromFile(file: string): this {
+    this.#load('caFile', file, q.quiche_config_load_verify_locations_from_file);
+    this.#caLoaded = true;
+    return this;
+  }
+
+  /** Loads trusted CAs from a directory of hashed PEM files. */
+  loadVerifyLocationsFromDirectory(dir: string): this {
+    this.#load('caDirectory', dir, q.quiche_config_load_verify_locations_from_directory);
+    this.#caLoaded = true;
+    return this;
+  }
+
+  /** Loads the certificate chain from PEM text or bytes. */
+  loadCertChainFromPem(pem: Pem): this {
+    return withPemFile('cert', pem, (file) => this.loadCertChainFromPemFile(file));
+  }
+
+  /** Loads the private key from PEM text or bytes (via a 0600 temp file removed right after). */
+  loadPrivKeyFromPem(pem: Pem): this {
+    return withPemFile('key', pem, (file) => this.loadPrivKeyFromPemFile(file));
+  }
+
+  /** Loads trusted CAs from PEM text or bytes. */
+  loadVerifyLocationsFromPem(pem: Pem): this {
+    return withPemFile('ca', pem, (file) => this.loadVerifyLocationsFromFile(file));
+  }
+
+  #load(option: string, file: string, fn: (c: q.QuicheConfig, p: string) => number): void {
+    checkString(option, file);
+    if (!existsSync(file)) throw new QuicError('QUICHE_ERR_TLS_FAIL', `${option}: no such file ${file}`);
+    const rc = fn(this.#h, file);
+    if (rc < 0) throw new QuicError('QUICHE_ERR_TLS_FAIL', `${option}: quiche could not load ${file} (not valid PEM?)`);
+  }
+
+  /**
+   * @internal Applies the role's verification default just before a
+   * connection is created: clients verify (with the system CAs when none
+   * were loaded), servers do not ask for client certificates.
+   */
+  prepareFor(role: 'client' | 'server'): void {
+    if (this.#verifyPeer !== undefined) return;
+    q.quiche_config_verify_peer(this.#h, role === 'client');
+    if (role === 'client' && !this.#caLoaded) {
+      const bundle = SYSTEM_CA_FILES.find((f) => existsSync(f));
+      if (bundle && q.quiche_config_load_verify_locations_from_file(this.#h, bundle) === 0) this.#caLoaded = true;
+    }
+  }
+
+  /** Frees the native config. Idempotent; later setters throw `ERR_QUIC_DESTROYED`. */
+  free(): void {
+    if (this.#handle === null) return;
+    registry.unregister(this);
+    q.quiche_config_free(this.#handle);
+    this.#handle = null;
+  }
+
+  /** Same as {@link Config.free}. */
+  [Symbol.dispose](): void {
+    this.free();
+  }
+}
+
+const OPTION_NAMES: readonly (keyof ConfigOptions)[] = [
+  'version', 'alpn', 'maxIdleTimeout', 'maxRecvUdpPayloadSize', 'maxSendUdpPayloadSize', 'initialMaxData',
+  'initialMaxStreamDataBidiLocal', 'initialMaxStreamDataBidiRemote', 'initialMaxStreamDataUni', 'initialMaxStreamsBidi',
+  'initialMaxStreamsUni', 'ackDelayExponent', 'maxAckDelay', 'disableActiveMigration', 'ccAlgorithm',
+  'initialCongestionWindowPackets', 'hystart', 'pacing', 'maxPacingRate', 'cubicIdleRestartFix', 'dgram',
+  'maxConnectionWindow', 'maxStreamWindow', 'activeConnectionIdLimit', 'statelessResetToken', 'disableDcidReuse',
+  'ticketKey', 'curvesList', 'verifyPeer', 'grease', 'discoverPmtu', 'pmtudMaxProbes', 'logKeys', 'earlyData',
+  'maxAmplificationFactor', 'certChainFile', 'privKeyFile', 'caFile', 'caDirectory', 'cert', 'key', 'ca',
+];
+
+/** quiche loads PEM only from files: write it to a private temp dir, load, remove. */
+function withPemFile<T>(option: string, pem: Pem, load: (file: string) => T): T {
+  const bytes = toBytes(option, pem);
+  if (!Buffer.from(bytes.subarray(0, 4096)).toString('latin1').includes('-----BEGIN')) {
+    throw new TypeError(`${option} must be PEM text (-----BEGIN ...)`);
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'quichex-pem-')); // created 0700
+  const file = path.join(dir, `${option}.pem`);
+  try {
+    writeFileSync(file, bytes, { mode: 0o600 });
+    return load(file);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

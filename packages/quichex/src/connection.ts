@@ -1,0 +1,781 @@
+/**
+ * `Connection`: one QUIC connection and the event loop that drives it.
+ *
+ * The loop, in one place:
+ * - {@link Connection.receive} feeds each UDP datagram to `quiche_conn_recv`
+ *   and schedules one {@link Connection.process} per event-loop turn, so a
+ *   burst of datagrams is handled as a batch;
+ * - `process()` surfaces what quiche has for us (handshake done, readable and
+ *   writable streams, datagrams, path events), then {@link Connection.flush}es;
+ * - `flush()` drains `quiche_conn_send` to the socket and re-arms this
+ *   connection's deadline in the shared timer heap; on expiry `onTimer()`
+ *   calls `quiche_conn_on_timeout` and processes again;
+ * - once `quiche_conn_is_closed`, the close info is read, the native
+ *   connection freed exactly once, and every waiter settled.
+ *
+ * @module
+ */
+import { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
+import * as q from '@quichex/ffi';
+import type { Endpoint, Sockaddr } from './endpoint.js';
+import { toSockaddr } from './endpoint.js';
+import { QuicError, type QuicErrorCode, closeCode, quicheError } from './errors.js';
+import * as s from './scratch.js';
+import { Stream, type StreamHost } from './stream.js';
+import { type TimerOwner, timers } from './timers.js';
+import { checkErrorCode, checkSignal, toBytes } from './validate.js';
+import { AsyncQueue, Signal } from './waiters.js';
+
+const debug = debuglog('quichex');
+const { QuicheError: E } = q;
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** How a connection ended. */
+export interface CloseInfo {
+  /** Stable code: `ERR_QUIC_APPLICATION_CLOSED`, `ERR_QUIC_IDLE_TIMEOUT`, `QUICHE_ERR_TLS_FAIL`, … */
+  readonly code: QuicErrorCode;
+  /** `true` when this side closed it (or timed out), `false` when the peer did. */
+  readonly local: boolean;
+  /** Whether {@link CloseInfo.errorCode} is an application or a transport code. */
+  readonly type: 'application' | 'transport';
+  /** The wire error code (0 for a clean close). */
+  readonly errorCode: bigint;
+  /** The reason phrase sent with the close. */
+  readonly reason: string;
+  /** `true` for a close with error code 0 (either type). */
+  readonly graceful: boolean;
+}
+
+/** A path change reported by quiche. */
+export interface PathEvent {
+  /** What happened to the path. */
+  readonly type: 'new' | 'validated' | 'failed' | 'closed' | 'reused-cid' | 'peer-migrated' | 'pmtu-updated';
+  /** Local address of the path. */
+  readonly local: q.SocketAddress | null;
+  /** Peer address of the path. */
+  readonly peer: q.SocketAddress | null;
+}
+
+/** Connection statistics (quiche's `quiche_stats`, camelCased). */
+export type ConnectionStats = { [K in keyof q.Stats as CamelCase<K>]: q.Stats[K] };
+/** Per-path statistics (quiche's `quiche_path_stats`, camelCased; RTTs in ns). */
+export type PathStats = { [K in keyof q.PathStats as CamelCase<K>]: q.PathStats[K] };
+/** The peer's transport parameters (camelCased). */
+export type PeerTransportParams = { [K in keyof q.TransportParams as CamelCase<K>]: q.TransportParams[K] };
+type CamelCase<S> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+
+/** What {@link Connection.info} reports. */
+export interface ConnectionInfo {
+  readonly localAddress: string;
+  readonly localPort: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** Negotiated ALPN protocol ('' before the handshake). */
+  readonly alpn: string;
+  /** SNI server name (client: what it asked for; server: what the client sent). */
+  readonly serverName: string | null;
+  readonly isServer: boolean;
+  readonly established: boolean;
+  /** Whether the session was resumed from a ticket. */
+  readonly resumed: boolean;
+  readonly inEarlyData: boolean;
+  /** quiche's trace id, which also names qlog files. */
+  readonly traceId: string;
+  readonly peerTransportParams: PeerTransportParams | null;
+}
+
+/** Options of {@link Connection.close}. */
+export interface CloseOptions {
+  /** Application error code (default 0: no error). */
+  errorCode?: number | bigint;
+  /** Reason phrase (UTF-8, at most 1024 bytes). */
+  reason?: string;
+}
+
+/** Options of {@link Connection.openStream}. */
+export interface OpenStreamOptions {
+  /** Abort the wait for stream credit. */
+  signal?: AbortSignal;
+  /** Wait for the peer to allow another stream (default). `false` fails fast with `ERR_QUIC_STREAM_LIMIT`. */
+  wait?: boolean;
+}
+
+/** Events of a {@link Connection}. */
+export interface ConnectionEvents {
+  /** The handshake completed. */
+  connected: [];
+  /** The peer opened a stream. */
+  stream: [stream: Stream];
+  /** A datagram arrived. */
+  datagram: [data: Uint8Array];
+  /** A path was created, validated, failed, closed, or the peer migrated. */
+  path: [event: PathEvent];
+  /** The connection ended abnormally (also reflected in {@link Connection.closed}). Emitted only when listened to. */
+  error: [error: QuicError];
+  /** The connection is closed and its resources freed. */
+  closed: [info: CloseInfo];
+}
+
+/** @internal What a connection's owner (listener or client) does for it. */
+export interface ConnectionOwner {
+  /** Called after each process() on a live connection (server CID upkeep). */
+  afterProcess?(conn: Connection): void;
+  /** Called once the connection is closed and freed. */
+  onClosed(conn: Connection): void;
+}
+
+const registry = new FinalizationRegistry<q.QuicheConn>((handle) => q.quiche_conn_free(handle));
+const reasonMax = 1024;
+
+/**
+ * A QUIC connection, from `connect()` or a `Listener`.
+ *
+ * @example
+ * ```ts
+ * const conn = await connect({ host: 'localhost', port: 4433, config });
+ * const stream = await conn.openStream();
+ * await stream.end('hello');
+ * console.log(Buffer.from(await stream.readAll()).toString());
+ * await conn.close();
+ * ```
+ */
+export class Connection extends EventEmitter<ConnectionEvents> implements TimerOwner, StreamHost {
+  #conn: q.QuicheConn | null;
+  readonly #endpoint: Endpoint;
+  readonly #owner: ConnectionOwner;
+  readonly #isServer: boolean;
+  #peer: q.SocketAddress;
+  #peerSockaddr: Sockaddr;
+  readonly #streams = new Map<number, Stream>();
+  readonly #incoming = new AsyncQueue<Stream>();
+  readonly #datagrams = new AsyncQueue<Uint8Array>();
+  readonly #dgramLimit: number;
+  readonly #streamCredit = new Signal();
+  readonly #established = new Signal();
+  #isEstablished = false;
+  #nextBidi: number;
+  #nextUni: number;
+  #maxPeerBidi = -1;
+  #maxPeerUni = -1;
+  #processScheduled = false;
+  #lastError = 0;
+  #closeInfo: CloseInfo | null = null;
+  #terminal: QuicError | null = null;
+  #resolveClosed!: (info: CloseInfo) => void;
+  /** Resolves with the close info once the connection is closed and freed. Never rejects. */
+  readonly closed: Promise<CloseInfo>;
+
+  /** @internal Created by `connect()` and `Listener`. */
+  constructor(
+    handle: q.QuicheConn,
+    endpoint: Endpoint,
+    peer: q.SocketAddress,
+    owner: ConnectionOwner,
+    options: { isServer: boolean; dgramRecvQueueLen: number },
+  ) {
+    super();
+    this.#conn = handle;
+    this.#endpoint = endpoint;
+    this.#owner = owner;
+    this.#isServer = options.isServer;
+    this.#peer = peer;
+    this.#peerSockaddr = toSockaddr(peer.address, peer.port, endpoint.isV6);
+    this.#dgramLimit = options.dgramRecvQueueLen;
+    this.#nextBidi = this.#isServer ? 1 : 0;
+    this.#nextUni = this.#isServer ? 3 : 2;
+    this.closed = new Promise((resolve) => {
+      this.#resolveClosed = resolve;
+    });
+    registry.register(this, handle, this);
+  }
+
+  // -- public API -------------------------------------------------------------
+
+  /** Whether the handshake completed. */
+  get established(): boolean {
+    return this.#isEstablished;
+  }
+
+  /** Whether the connection is closed (native state freed). */
+  get isClosed(): boolean {
+    return this.#conn === null;
+  }
+
+  /** The peer's current address. */
+  get remoteAddress(): q.SocketAddress {
+    return this.#peer;
+  }
+
+  /** The local socket address. */
+  get localAddress(): q.SocketAddress {
+    return this.#endpoint.local;
+  }
+
+  /** Open streams (local and remote) that are not finished yet. */
+  get streamCount(): number {
+    return this.#streams.size;
+  }
+
+  /**
+   * Opens a bidirectional stream. Waits for stream credit when the peer's
+   * limit is reached (unless `wait: false`, which fails with `ERR_QUIC_STREAM_LIMIT`).
+   */
+  openStream(options: OpenStreamOptions = {}): Promise<Stream> {
+    return this.#open('bidi', options);
+  }
+
+  /** Opens a unidirectional (send-only) stream; same waiting rules as {@link Connection.openStream}. */
+  openUniStream(options: OpenStreamOptions = {}): Promise<Stream> {
+    return this.#open('uni', options);
+  }
+
+  /** Iterates streams opened by the peer; ends when the connection closes (throws if it failed). */
+  streams(): AsyncIterable<Stream> {
+    return this.#incoming;
+  }
+
+  /** Waits for the next stream opened by the peer; `null` once the connection closed gracefully. */
+  acceptStream(options: { signal?: AbortSignal } = {}): Promise<Stream | null> {
+    return this.#incoming.next(checkSignal(options.signal));
+  }
+
+  /** Iterates received datagrams; ends when the connection closes. */
+  datagrams(): AsyncIterable<Uint8Array> {
+    return this.#datagrams;
+  }
+
+  /** Waits for the next datagram; `null` once the connection closed gracefully. */
+  receiveDatagram(options: { signal?: AbortSignal } = {}): Promise<Uint8Array | null> {
+    return this.#datagrams.next(checkSignal(options.signal));
+  }
+
+  /** The largest datagram payload that can be sent now, or `null` when the peer does not accept datagrams. */
+  get maxDatagramSize(): number | null {
+    const conn = this.#live();
+    const n = q.quiche_conn_dgram_max_writable_len(conn);
+    return n < 0 ? null : n;
+  }
+
+  /**
+   * Queues an unreliable datagram. Throws `ERR_QUIC_DATAGRAM_DISABLED` when
+   * either side did not enable datagrams, `ERR_QUIC_DATAGRAM_TOO_LARGE`
+   * (naming the limit) when it does not fit, `ERR_QUIC_DATAGRAM_QUEUE_FULL`
+   * when the send queue is full.
+   */
+  sendDatagram(data: Uint8Array | string): void {
+    const bytes = toBytes('data', data);
+    const conn = this.#live();
+    const max = q.quiche_conn_dgram_max_writable_len(conn);
+    if (max < 0) {
+      throw new QuicError('ERR_QUIC_DATAGRAM_DISABLED', 'datagrams are not enabled on this connection (enableDgram on both sides)');
+    }
+    if (bytes.length > max) {
+      throw new QuicError('ERR_QUIC_DATAGRAM_TOO_LARGE', `datagram of ${bytes.length} bytes exceeds the limit of ${max} bytes`);
+    }
+    const rc = q.quiche_conn_dgram_send(conn, bytes.length === 0 ? s.EMPTY : bytes, bytes.length);
+    if (rc === E.QUICHE_ERR_DONE) throw new QuicError('ERR_QUIC_DATAGRAM_QUEUE_FULL', 'the datagram send queue is full');
+    if (rc < 0) throw quicheError(rc, 'sendDatagram');
+    this.#scheduleProcess();
+  }
+
+  /** Connection statistics. */
+  stats(): ConnectionStats {
+    s.statsBuf.fill(0);
+    q.quiche_conn_stats(this.#live(), s.statsBuf);
+    return camel(q.decodeStats(s.statsBuf)) as ConnectionStats;
+  }
+
+  /** Statistics of every path (the active one first as quiche orders them). */
+  pathStats(): PathStats[] {
+    const conn = this.#live();
+    const out: PathStats[] = [];
+    for (let i = 0; i < 64; i++) {
+      s.pathStatsBuf.fill(0); // quiche never writes max_rtt
+      if (q.quiche_conn_path_stats(conn, i, s.pathStatsBuf) < 0) break;
+      out.push(camel(q.decodePathStats(s.pathStatsBuf)) as PathStats);
+    }
+    return out;
+  }
+
+  /** Addresses, negotiated parameters and state. */
+  info(): ConnectionInfo {
+    const conn = this.#live();
+    const text = (fn: (c: q.QuicheConn, o: BigUint64Array, l: BigUint64Array) => void): string => {
+      s.lenOut[0] = 0n;
+      fn(conn, s.ptrOut, s.lenOut);
+      return Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('utf8');
+    };
+    s.paramsBuf.fill(0);
+    const haveParams = q.quiche_conn_peer_transport_params(conn, s.paramsBuf);
+    const sni = text(q.quiche_conn_server_name);
+    return {
+      localAddress: this.#endpoint.local.address,
+      localPort: this.#endpoint.local.port,
+      remoteAddress: this.#peer.address,
+      remotePort: this.#peer.port,
+      alpn: text(q.quiche_conn_application_proto),
+      serverName: sni === '' ? null : sni,
+      isServer: this.#isServer,
+      established: q.quiche_conn_is_established(conn),
+      resumed: q.quiche_conn_is_resumed(conn),
+      inEarlyData: q.quiche_conn_is_in_early_data(conn),
+      traceId: text(q.quiche_conn_trace_id),
+      peerTransportParams: haveParams ? (camel(q.decodeTransportParams(s.paramsBuf)) as PeerTransportParams) : null,
+    };
+  }
+
+  /**
+   * Closes gracefully: sends CONNECTION_CLOSE with the application code and
+   * reason, waits for the draining period, frees everything. Idempotent:
+   * every call returns the same {@link Connection.closed} promise.
+   */
+  close(options: CloseOptions = {}): Promise<CloseInfo> {
+    const code = checkErrorCode('errorCode', options.errorCode ?? 0n);
+    const reason = Buffer.from(options.reason ?? '', 'utf8');
+    if (typeof (options.reason ?? '') !== 'string') throw new TypeError('reason must be a string');
+    if (reason.length > reasonMax) throw new RangeError(`reason must be at most ${reasonMax} bytes, got ${reason.length}`);
+    const conn = this.#conn;
+    if (conn !== null) {
+      const rc = q.quiche_conn_close(conn, true, code, reason.length ? reason : null, reason.length);
+      if (rc < 0 && rc !== E.QUICHE_ERR_DONE) debug('close: quiche error %d', rc);
+      this.process();
+    }
+    return this.closed;
+  }
+
+  /**
+   * Closes immediately: sends one CONNECTION_CLOSE (INTERNAL_ERROR when
+   * `error` is given) without waiting for the peer, then frees everything.
+   */
+  destroy(error?: unknown): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    if (error !== undefined) debug('destroying connection: %s', error instanceof Error ? error.message : String(error));
+    q.quiche_conn_close(conn, false, error === undefined ? 0n : 1n, null, 0);
+    try {
+      this.flush();
+    } catch {
+      // best effort: the connection is going away anyway
+    }
+    const info: CloseInfo = {
+      code: 'ERR_QUIC_DESTROYED',
+      local: true,
+      type: 'transport',
+      errorCode: error === undefined ? 0n : 1n,
+      reason: error instanceof Error ? error.message : '',
+      graceful: error === undefined,
+    };
+    this.#finish(info, error instanceof QuicError ? error : undefined);
+  }
+
+  /** Same as {@link Connection.close} with no error. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  // -- engine: input ------------------------------------------------------------
+
+  /** @internal Feeds one UDP datagram from `from` to quiche. */
+  receive(packet: Buffer, fromAddress: string, fromPort: number): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    if (fromPort !== this.#peer.port || fromAddress !== this.#peer.address) {
+      // NAT rebinding or migration: quiche decides what the new path means.
+      this.#peer = { family: fromAddress.includes(':') ? 'IPv6' : 'IPv4', address: fromAddress, port: fromPort };
+      this.#peerSockaddr = toSockaddr(fromAddress, fromPort, this.#endpoint.isV6);
+    }
+    const info = this.#endpoint.recvInfo;
+    info.setFrom(this.#peerSockaddr.buf, this.#peerSockaddr.len);
+    const rc = q.quiche_conn_recv(conn, packet, packet.length, info.ptr);
+    if (rc < 0 && rc !== E.QUICHE_ERR_DONE) {
+      this.#lastError = rc;
+      debug('recv: %s', q.quicheErrorName(rc) ?? rc);
+    }
+    this.#scheduleProcess();
+  }
+
+  /** @internal A socket error that dooms a client connection (e.g. ICMP unreachable). */
+  fail(error: QuicError): void {
+    if (this.#conn === null) return;
+    this.#finish(
+      { code: error.code, local: true, type: 'transport', errorCode: 0n, reason: error.message, graceful: false },
+      error,
+    );
+  }
+
+  /** @internal Timer heap callback. */
+  onTimer(): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    q.quiche_conn_on_timeout(conn);
+    this.process();
+  }
+
+  #scheduleProcess(): void {
+    if (this.#processScheduled) return;
+    this.#processScheduled = true;
+    setImmediate(this.#processNow);
+  }
+
+  #processNow = (): void => {
+    this.#processScheduled = false;
+    this.process();
+  };
+
+  /** @internal Surfaces quiche's state changes, then flushes. Errors destroy this connection only. */
+  process(): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    try {
+      if (!this.#isEstablished && q.quiche_conn_is_established(conn)) {
+        this.#isEstablished = true;
+        this.#established.notify();
+        this.emit('connected');
+      }
+      if (this.#isEstablished || q.quiche_conn_is_in_early_data(conn)) {
+        this.#drainStreams(conn);
+        this.#drainDatagrams(conn);
+      }
+      this.#drainPathEvents(conn);
+      if (this.#streamCredit.waiting) this.#streamCredit.notify();
+      this.#owner.afterProcess?.(this);
+      if (this.#conn !== null) this.flush();
+    } catch (err) {
+      this.destroy(err);
+    }
+  }
+
+  /** @internal Sends everything quiche has queued, then re-arms the timer or finishes the connection. */
+  flush(): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    const endpoint = this.#endpoint;
+    const peerBuf = this.#peerSockaddr.buf;
+    const peerLen = this.#peerSockaddr.len;
+    for (;;) {
+      const out = endpoint.takeBuffer();
+      const n = q.quiche_conn_send(conn, out, out.length, s.sendInfo);
+      if (n < 0) {
+        endpoint.giveBack(out);
+        if (n !== E.QUICHE_ERR_DONE) debug('send: %s', q.quicheErrorName(n) ?? n);
+        break;
+      }
+      // Fast path: the packet goes to the current peer (compare raw sockaddr bytes).
+      const toLen = s.sendInfo[264]! | (s.sendInfo[265]! << 8);
+      let same = toLen === peerLen;
+      for (let i = 0; same && i < toLen; i++) same = s.sendInfo[136 + i] === peerBuf[i];
+      if (same) {
+        endpoint.send(out, n, this.#peer.port, endpoint.connected ? undefined : this.#peer.address);
+      } else {
+        const to = q.decodeSockaddr(s.sendInfo, 136, toLen);
+        if (to) endpoint.send(out, n, to.port, endpoint.connected ? undefined : to.address);
+        else endpoint.giveBack(out);
+      }
+    }
+    if (q.quiche_conn_is_closed(conn)) {
+      this.#finish(this.#readCloseInfo(conn));
+      return;
+    }
+    const ns = q.quiche_conn_timeout_as_nanos(conn);
+    if (typeof ns === 'bigint' && ns === UINT64_MAX) timers.clear(this);
+    else timers.set(this, performance.now() + Number(ns) / 1e6);
+  }
+
+  // -- engine: streams ---------------------------------------------------------
+
+  #drainStreams(conn: q.QuicheConn): void {
+    for (let guard = 0; guard < 100_000; guard++) {
+      const id = Number(q.quiche_conn_stream_readable_next(conn));
+      if (id < 0) break;
+      const stream = this.#streams.get(id) ?? this.#acceptRemote(id);
+      stream?.onReadable();
+    }
+    for (let guard = 0; guard < 100_000; guard++) {
+      const id = Number(q.quiche_conn_stream_writable_next(conn));
+      if (id < 0) break;
+      this.#streams.get(id)?.onWritable();
+    }
+  }
+
+  #acceptRemote(id: number): Stream | undefined {
+    const remote = ((id & 1) === 1) !== this.#isServer;
+    if (!remote) return undefined;
+    const uni = (id & 2) !== 0;
+    // Ids below the highest seen belong to streams that already finished.
+    if (uni ? id <= this.#maxPeerUni : id <= this.#maxPeerBidi) return undefined;
+    if (uni) this.#maxPeerUni = id;
+    else this.#maxPeerBidi = id;
+    const stream = new Stream(this, id, this.#isServer);
+    this.#streams.set(id, stream);
+    this.#incoming.push(stream);
+    this.#emitSafely('stream', stream);
+    return stream;
+  }
+
+  async #open(kind: 'bidi' | 'uni', options: OpenStreamOptions): Promise<Stream> {
+    const signal = checkSignal(options.signal);
+    const wait = options.wait ?? true;
+    if (typeof wait !== 'boolean') throw new TypeError('wait must be a boolean');
+    for (;;) {
+      const conn = this.#live();
+      const id = kind === 'bidi' ? this.#nextBidi : this.#nextUni;
+      // Setting a priority makes quiche create the stream now, counting it
+      // against the peer's limit, before any data is written.
+      const rc = q.quiche_conn_stream_priority(conn, id, 127, true);
+      if (rc === 0) {
+        if (kind === 'bidi') this.#nextBidi += 4;
+        else this.#nextUni += 4;
+        const stream = new Stream(this, id, this.#isServer);
+        this.#streams.set(id, stream);
+        return stream;
+      }
+      if (rc !== E.QUICHE_ERR_STREAM_LIMIT) throw quicheError(rc, 'openStream', { streamId: id });
+      if (!wait) {
+        throw new QuicError('ERR_QUIC_STREAM_LIMIT', `the peer allows no more ${kind} streams right now`, { streamId: id });
+      }
+      await this.#streamCredit.wait(signal);
+    }
+  }
+
+  /** @internal */
+  streamRecv(id: number): { data: Uint8Array | null; fin: boolean } {
+    const conn = this.#live();
+    s.finOut[0] = 0;
+    const n = q.quiche_conn_stream_recv(conn, id, s.recvBuf, s.recvBuf.length, s.finOut, s.u64Out);
+    if (n === E.QUICHE_ERR_DONE) return { data: null, fin: false };
+    if (n < 0) {
+      if (n === E.QUICHE_ERR_STREAM_RESET) {
+        const code = s.u64Out[0]!;
+        throw new QuicError('ERR_QUIC_STREAM_RESET', `stream ${id} was reset by the peer with code ${code}`, {
+          errorCode: code, type: 'application', remote: true, streamId: id,
+        });
+      }
+      throw quicheError(n, `reading stream ${id}`, { streamId: id });
+    }
+    // Reading frees flow-control credit: let quiche send MAX_STREAM_DATA.
+    this.#scheduleProcess();
+    return { data: n > 0 ? Uint8Array.prototype.slice.call(s.recvBuf, 0, n) : null, fin: s.finOut[0] === 1 };
+  }
+
+  /** @internal */
+  streamSend(id: number, data: Uint8Array, fin: boolean): number {
+    const conn = this.#live();
+    const n = q.quiche_conn_stream_send(conn, id, data.length ? data : null as unknown as Uint8Array, data.length, fin, s.u64Out);
+    if (n === E.QUICHE_ERR_DONE) return 0;
+    if (n < 0) {
+      if (n === E.QUICHE_ERR_STREAM_STOPPED) {
+        const code = s.u64Out[0]!;
+        throw new QuicError('ERR_QUIC_STREAM_STOPPED', `stream ${id} was stopped by the peer with code ${code}`, {
+          errorCode: code, type: 'application', remote: true, streamId: id,
+        });
+      }
+      throw quicheError(n, `writing stream ${id}`, { streamId: id });
+    }
+    if (n > 0 || fin) this.#scheduleProcess();
+    return n;
+  }
+
+  /** @internal */
+  streamWantWritable(id: number, len: number): boolean {
+    const rc = q.quiche_conn_stream_writable(this.#live(), id, len);
+    // An error (stopped, finished) is reported by the next write attempt.
+    return rc !== 0;
+  }
+
+  /** @internal */
+  streamShutdown(id: number, side: 'read' | 'write', code: bigint): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    const dir = side === 'read' ? q.QuicheShutdown.QUICHE_SHUTDOWN_READ : q.QuicheShutdown.QUICHE_SHUTDOWN_WRITE;
+    const rc = q.quiche_conn_stream_shutdown(conn, id, dir, code);
+    if (rc < 0 && rc !== E.QUICHE_ERR_DONE) debug('shutdown stream %d: %d', id, rc);
+    this.#scheduleProcess();
+  }
+
+  /** @internal */
+  streamPriority(id: number, urgency: number, incremental: boolean): void {
+    const rc = q.quiche_conn_stream_priority(this.#live(), id, urgency, incremental);
+    if (rc < 0 && rc !== E.QUICHE_ERR_DONE) throw quicheError(rc, `setPriority on stream ${id}`, { streamId: id });
+  }
+
+  /** @internal */
+  streamDone(id: number): void {
+    this.#streams.delete(id);
+  }
+
+  /** @internal */
+  get terminalError(): QuicError | null {
+    return this.#terminal;
+  }
+
+  // -- engine: datagrams and paths ---------------------------------------------
+
+  #drainDatagrams(conn: q.QuicheConn): void {
+    for (let guard = 0; guard < 100_000; guard++) {
+      const n = q.quiche_conn_dgram_recv(conn, s.recvBuf, s.recvBuf.length);
+      if (n < 0) break;
+      const data = Uint8Array.prototype.slice.call(s.recvBuf, 0, n);
+      // Datagrams are unreliable: when nobody drains the queue, drop the oldest.
+      if (this.#datagrams.size >= this.#dgramLimit) this.#datagrams.shift();
+      this.#datagrams.push(data);
+      this.#emitSafely('datagram', data);
+    }
+  }
+
+  #drainPathEvents(conn: q.QuicheConn): void {
+    for (let guard = 0; guard < 1000; guard++) {
+      const ev = q.quiche_conn_path_event_next(conn);
+      if (ev === null) break;
+      try {
+        const t = q.quiche_path_event_type(ev);
+        const T = q.QuichePathEventType;
+        s.lenA[0] = 0;
+        s.lenB[0] = 0;
+        let type: PathEvent['type'];
+        // Each accessor must match the event type, or quiche aborts the process.
+        switch (t) {
+          case T.QUICHE_PATH_EVENT_NEW:
+            q.quiche_path_event_new(ev, s.addrA, s.lenA, s.addrB, s.lenB);
+            type = 'new';
+            break;
+          case T.QUICHE_PATH_EVENT_VALIDATED:
+            q.quiche_path_event_validated(ev, s.addrA, s.lenA, s.addrB, s.lenB);
+            type = 'validated';
+            break;
+          case T.QUICHE_PATH_EVENT_FAILED_VALIDATION:
+            q.quiche_path_event_failed_validation(ev, s.addrA, s.lenA, s.addrB, s.lenB);
+            type = 'failed';
+            break;
+          case T.QUICHE_PATH_EVENT_CLOSED:
+            q.quiche_path_event_closed(ev, s.addrA, s.lenA, s.addrB, s.lenB);
+            type = 'closed';
+            break;
+          case T.QUICHE_PATH_EVENT_PEER_MIGRATED:
+            q.quiche_path_event_peer_migrated(ev, s.addrA, s.lenA, s.addrB, s.lenB);
+            type = 'peer-migrated';
+            break;
+          case T.QUICHE_PATH_EVENT_REUSED_SOURCE_CONNECTION_ID:
+            type = 'reused-cid';
+            break;
+          default:
+            type = 'pmtu-updated';
+        }
+        const event: PathEvent = {
+          type,
+          local: s.lenA[0] ? q.decodeSockaddr(s.addrA, 0, s.lenA[0]) : null,
+          peer: s.lenB[0] ? q.decodeSockaddr(s.addrB, 0, s.lenB[0]) : null,
+        };
+        this.#emitSafely('path', event);
+      } finally {
+        q.quiche_path_event_free(ev);
+      }
+    }
+  }
+
+  // -- engine: lifecycle ----------------------------------------------------------
+
+  /** @internal Waits for the handshake; rejects with the close error if it fails first. */
+  async waitEstablished(signal?: AbortSignal): Promise<void> {
+    while (!this.#isEstablished) {
+      if (this.#terminal) throw this.#terminal;
+      if (this.#conn === null) throw new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection closed during the handshake');
+      await this.#established.wait(signal);
+    }
+  }
+
+  /** @internal The live native handle (for the listener's CID upkeep). */
+  get handle(): q.QuicheConn | null {
+    return this.#conn;
+  }
+
+  #readCloseInfo(conn: q.QuicheConn): CloseInfo {
+    for (const [fn, local] of [
+      [q.quiche_conn_peer_error, false],
+      [q.quiche_conn_local_error, true],
+    ] as const) {
+      s.boolOut[0] = 0;
+      s.u64Out[0] = 0n;
+      s.lenOut[0] = 0n;
+      if (fn(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut)) {
+        const isApp = s.boolOut[0] === 1;
+        const errorCode = s.u64Out[0]!;
+        const reason = Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('utf8');
+        let code = closeCode(isApp, errorCode);
+        if (code === 'ERR_QUIC_TRANSPORT_ERROR' && this.#lastError === E.QUICHE_ERR_TLS_FAIL) code = 'QUICHE_ERR_TLS_FAIL';
+        return { code, local, type: isApp ? 'application' : 'transport', errorCode, reason, graceful: errorCode === 0n };
+      }
+    }
+    if (q.quiche_conn_is_timed_out(conn)) {
+      return { code: 'ERR_QUIC_IDLE_TIMEOUT', local: true, type: 'transport', errorCode: 0n, reason: 'idle timeout', graceful: false };
+    }
+    return { code: 'ERR_QUIC_CONNECTION_CLOSED', local: true, type: 'transport', errorCode: 0n, reason: '', graceful: true };
+  }
+
+  #finish(info: CloseInfo, cause?: QuicError): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    this.#conn = null;
+    timers.clear(this);
+    registry.unregister(this);
+    q.quiche_conn_free(conn);
+    this.#closeInfo = info;
+    const error =
+      cause ??
+      new QuicError(info.code, describeClose(info), {
+        errorCode: info.errorCode, type: info.type, remote: !info.local,
+      });
+    this.#terminal = error;
+    const ending = info.graceful ? undefined : error;
+    for (const stream of this.#streams.values()) stream.onConnectionClosed(error);
+    this.#streams.clear();
+    this.#incoming.end(ending);
+    this.#datagrams.end(ending);
+    this.#streamCredit.fail(error);
+    this.#established.fail(error);
+    try {
+      this.#owner.onClosed(this);
+    } finally {
+      if (!info.graceful && this.listenerCount('error') > 0) this.#emitSafely('error', error);
+      this.#emitSafely('closed', info);
+      this.#resolveClosed(info);
+    }
+  }
+
+  /** How the connection ended, once it has. */
+  get closeInfo(): CloseInfo | null {
+    return this.#closeInfo;
+  }
+
+  #live(): q.QuicheConn {
+    if (this.#conn === null) {
+      throw this.#terminal ?? new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection is closed');
+    }
+    return this.#conn;
+  }
+
+  /** Listeners run inside the engine; one that throws must not break the loop. */
+  #emitSafely<K extends keyof ConnectionEvents>(event: K, ...args: ConnectionEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: ConnectionEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      debug('a %s listener threw: %s', event, err instanceof Error ? err.message : String(err));
+      if (event !== 'closed' && event !== 'error' && this.#conn !== null) {
+        setImmediate(() => this.destroy(err));
+      }
+    }
+  }
+}
+
+function describeClose(info: CloseInfo): string {
+  const who = info.local ? 'locally' : 'by the peer';
+  const reason = info.reason ? `: ${info.reason}` : '';
+  if (info.code === 'ERR_QUIC_IDLE_TIMEOUT') return 'the connection timed out (idle timeout)';
+  return `connection closed ${who} with ${info.type} error ${info.errorCode} (${info.code})${reason}`;
+}
+
+function camel(o: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = v;
+  return out;
+}

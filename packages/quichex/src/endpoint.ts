@@ -1,0 +1,100 @@
+/**
+ * A UDP socket as the engine sees it: packets in, packets out, the local
+ * address encoded once, and a pool of send buffers.
+ *
+ * A send buffer is handed to `socket.send()` and only returns to the pool in
+ * its callback, because libuv may still read it until then.
+ *
+ * @module
+ */
+import type dgram from 'node:dgram';
+import { debuglog } from 'node:util';
+import { RecvInfo, type SocketAddress, encodeSockaddr } from '@quichex/ffi';
+
+const debug = debuglog('quichex');
+
+/** An encoded `struct sockaddr` and its length. */
+export interface Sockaddr {
+  readonly buf: Uint8Array;
+  readonly len: number;
+}
+
+/** Encodes an address for quiche, mapping IPv4 onto a v6 socket's family. */
+export function toSockaddr(address: string, port: number, v6Socket: boolean): Sockaddr {
+  const mapped = v6Socket && !address.includes(':') ? `::ffff:${address}` : address;
+  const { buf, len } = encodeSockaddr(mapped, port);
+  return { buf, len };
+}
+
+/** Wraps one bound `dgram` socket. */
+export class Endpoint {
+  readonly socket: dgram.Socket;
+  readonly local: SocketAddress;
+  readonly localSockaddr: Sockaddr;
+  /** Reused for every `quiche_conn_recv` on this socket; `to` is fixed. */
+  readonly recvInfo = new RecvInfo();
+  /** Whether the socket is connected to one peer (clients): sends then name no address. */
+  readonly connected: boolean;
+  readonly #v6: boolean;
+  readonly #packetSize: number;
+  readonly #pool: Buffer[] = [];
+  #closed = false;
+  /** Packets handed to the kernel whose callback has not run yet. */
+  inFlight = 0;
+
+  constructor(socket: dgram.Socket, packetSize: number, connected = false) {
+    this.socket = socket;
+    this.connected = connected;
+    const a = socket.address();
+    this.#v6 = a.family === 'IPv6';
+    this.local = { family: this.#v6 ? 'IPv6' : 'IPv4', address: a.address, port: a.port };
+    this.localSockaddr = toSockaddr(a.address, a.port, this.#v6);
+    this.recvInfo.setTo(this.localSockaddr.buf, this.localSockaddr.len);
+    this.#packetSize = Math.max(1350, packetSize);
+  }
+
+  /** Whether the socket is IPv6 (IPv4 peers then appear as `::ffff:a.b.c.d`). */
+  get isV6(): boolean {
+    return this.#v6;
+  }
+
+  /** A buffer for one outgoing packet. */
+  takeBuffer(): Buffer {
+    return this.#pool.pop() ?? Buffer.allocUnsafe(this.#packetSize);
+  }
+
+  /** Returns an unused buffer to the pool. */
+  giveBack(buf: Buffer): void {
+    if (this.#pool.length < 256) this.#pool.push(buf);
+  }
+
+  /** Sends `buf[0..len]` to `address:port`; the buffer returns to the pool once the kernel is done with it. */
+  send(buf: Buffer, len: number, port: number, address: string | undefined): void {
+    if (this.#closed) {
+      this.giveBack(buf);
+      return;
+    }
+    this.inFlight++;
+    const done = (err: Error | null): void => {
+      this.inFlight--;
+      this.giveBack(buf);
+      if (err) debug('send to %s:%d failed: %s', address, port, err.message);
+    };
+    if (address === undefined) this.socket.send(buf, 0, len, done);
+    else this.socket.send(buf, 0, len, port, address, done);
+  }
+
+  /** Closes the socket and frees the native recv info. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.socket.close();
+    } catch {
+      // already closed by Node
+    }
+    // The recv info is only used synchronously inside message handlers, which
+    // cannot run after close().
+    this.recvInfo.free();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * quichex: QUIC for Node.js on cloudflare/quiche.
+ *
+ * @example
+ * ```ts
+ * import { Config, connect, listen } from 'quichex';
+ *
+ * const server = await listen({ port: 0, config: new Config({ alpn: ['echo'], cert, key }) });
+ * server.on('connection', async (conn) => {
+ *   for await (const stream of conn.streams()) {
+ *     for await (const chunk of stream) await stream.write(chunk);
+ *     await stream.end();
+ *   }
+ * });
+ * const conn = await connect({ host: '127.0.0.1', port: server.address().port, config: new Config({ alpn: ['echo'], ca }) });
+ * ```
+ *
+ * @module
+ */
+export { Config, type ConfigOptions, type CcAlgorithm, type Pem } from './config.js';
+export { connect, type ConnectOptions } from './connect.js';
+export {
+  Connection,
+  type CloseInfo,
+  type CloseOptions,
+  type ConnectionEvents,
+  type ConnectionInfo,
+  type ConnectionStats,
+  type OpenStreamOptions,
+  type PathEvent,
+  type PathStats,
+  type PeerTransportParams,
+} from './connection.js';
+export { QuicError, type QuicErrorCode, type QuicErrorOptions, TransportErrorCode } from './errors.js';
+export { HANDLER_ERROR_CODE, Listener, type ListenerEvents, type ListenOptions, listen } from './listener.js';
+export { Stream, type StreamEvents, type StreamWaitOptions } from './stream.js';
+export { quiche_version as quicheVersion } from '@quichex/ffi';
