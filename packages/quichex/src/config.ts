@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as q from '@quichex/ffi';
 import { QuicError } from './errors.js';
+import { track } from './resources.js';
 import { checkBool, checkInt, checkString, describe, toBytes } from './validate.js';
 
 /** Congestion control algorithms quiche implements. */
@@ -112,10 +113,17 @@ export interface ConfigOptions {
 /** Symbol through which the engine reaches a Config's native handle. */
 export const kHandle: unique symbol = Symbol('quichex.config.handle');
 
-const registry = new FinalizationRegistry<q.QuicheConfig>((handle) => q.quiche_config_free(handle));
+const registry = new FinalizationRegistry<q.QuicheConfig>((handle) => {
+  q.quiche_config_free(handle);
+  track('configs', -1);
+});
 
 const U62 = (1n << 62n) - 1n;
-const SYSTEM_CA_FILES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem'];
+const SYSTEM_CA_FILES = [
+  '/etc/ssl/certs/ca-certificates.crt',
+  '/etc/pki/tls/certs/ca-bundle.crt',
+  '/etc/ssl/cert.pem',
+];
 
 /**
  * A QUIC transport configuration. One `Config` can serve any number of
@@ -139,6 +147,7 @@ export class Config {
   #caLoaded = false;
   #earlyData = false;
   #haveCert = false;
+  #logKeys = false;
 
   /**
    * Creates a configuration; every option is validated before anything is
@@ -153,8 +162,13 @@ export class Config {
         ? q.QUICHE_PROTOCOL_VERSION
         : (checkInt('version', options.version, 0, 0xffffffff) as number);
     const handle = q.quiche_config_new(version);
-    if (handle === null) throw new QuicError('ERR_QUIC_TRANSPORT_ERROR', `quiche could not create a config for version ${version}`);
+    if (handle === null)
+      throw new QuicError(
+        'ERR_QUIC_TRANSPORT_ERROR',
+        `quiche could not create a config for version ${version}`,
+      );
     this.#handle = handle;
+    track('configs', 1);
     registry.register(this, handle, this);
     try {
       // quiche's own defaults leave flow control at zero; these make a
@@ -184,7 +198,8 @@ export class Config {
     if (o.maxRecvUdpPayloadSize !== undefined) this.setMaxRecvUdpPayloadSize(o.maxRecvUdpPayloadSize);
     if (o.maxSendUdpPayloadSize !== undefined) this.setMaxSendUdpPayloadSize(o.maxSendUdpPayloadSize);
     if (o.initialMaxData !== undefined) this.setInitialMaxData(o.initialMaxData);
-    if (o.initialMaxStreamDataBidiLocal !== undefined) this.setInitialMaxStreamDataBidiLocal(o.initialMaxStreamDataBidiLocal);
+    if (o.initialMaxStreamDataBidiLocal !== undefined)
+      this.setInitialMaxStreamDataBidiLocal(o.initialMaxStreamDataBidiLocal);
     if (o.initialMaxStreamDataBidiRemote !== undefined)
       this.setInitialMaxStreamDataBidiRemote(o.initialMaxStreamDataBidiRemote);
     if (o.initialMaxStreamDataUni !== undefined) this.setInitialMaxStreamDataUni(o.initialMaxStreamDataUni);
@@ -203,7 +218,10 @@ export class Config {
     if (o.dgram !== undefined) {
       if (typeof o.dgram === 'boolean') this.enableDgram(o.dgram);
       else if (o.dgram !== null && typeof o.dgram === 'object') this.enableDgram(true, o.dgram);
-      else throw new TypeError(`dgram must be a boolean or { recvQueueLen, sendQueueLen }, got ${describe(o.dgram)}`);
+      else
+        throw new TypeError(
+          `dgram must be a boolean or { recvQueueLen, sendQueueLen }, got ${describe(o.dgram)}`,
+        );
     }
     if (o.maxConnectionWindow !== undefined) this.setMaxConnectionWindow(o.maxConnectionWindow);
     if (o.maxStreamWindow !== undefined) this.setMaxStreamWindow(o.maxStreamWindow);
@@ -294,13 +312,19 @@ export class Config {
 
   /** Sets the largest UDP payload accepted (1200..65527). */
   setMaxRecvUdpPayloadSize(bytes: number): this {
-    q.quiche_config_set_max_recv_udp_payload_size(this.#h, checkInt('maxRecvUdpPayloadSize', bytes, 1200, 65527) as number);
+    q.quiche_config_set_max_recv_udp_payload_size(
+      this.#h,
+      checkInt('maxRecvUdpPayloadSize', bytes, 1200, 65527) as number,
+    );
     return this;
   }
 
   /** Sets the largest UDP payload sent (1200..65527). */
   setMaxSendUdpPayloadSize(bytes: number): this {
-    q.quiche_config_set_max_send_udp_payload_size(this.#h, checkInt('maxSendUdpPayloadSize', bytes, 1200, 65527) as number);
+    q.quiche_config_set_max_send_udp_payload_size(
+      this.#h,
+      checkInt('maxSendUdpPayloadSize', bytes, 1200, 65527) as number,
+    );
     this.#maxSendUdpPayloadSize = bytes;
     return this;
   }
@@ -313,7 +337,10 @@ export class Config {
 
   /** Sets the window of locally opened bidi streams (bytes). */
   setInitialMaxStreamDataBidiLocal(bytes: number | bigint): this {
-    q.quiche_config_set_initial_max_stream_data_bidi_local(this.#h, checkInt('initialMaxStreamDataBidiLocal', bytes, 0, U62));
+    q.quiche_config_set_initial_max_stream_data_bidi_local(
+      this.#h,
+      checkInt('initialMaxStreamDataBidiLocal', bytes, 0, U62),
+    );
     return this;
   }
 
@@ -328,19 +355,28 @@ export class Config {
 
   /** Sets the window of peer-opened uni streams (bytes). */
   setInitialMaxStreamDataUni(bytes: number | bigint): this {
-    q.quiche_config_set_initial_max_stream_data_uni(this.#h, checkInt('initialMaxStreamDataUni', bytes, 0, U62));
+    q.quiche_config_set_initial_max_stream_data_uni(
+      this.#h,
+      checkInt('initialMaxStreamDataUni', bytes, 0, U62),
+    );
     return this;
   }
 
   /** Sets how many bidi streams the peer may open. */
   setInitialMaxStreamsBidi(count: number | bigint): this {
-    q.quiche_config_set_initial_max_streams_bidi(this.#h, checkInt('initialMaxStreamsBidi', count, 0, 1n << 60n));
+    q.quiche_config_set_initial_max_streams_bidi(
+      this.#h,
+      checkInt('initialMaxStreamsBidi', count, 0, 1n << 60n),
+    );
     return this;
   }
 
   /** Sets how many uni streams the peer may open. */
   setInitialMaxStreamsUni(count: number | bigint): this {
-    q.quiche_config_set_initial_max_streams_uni(this.#h, checkInt('initialMaxStreamsUni', count, 0, 1n << 60n));
+    q.quiche_config_set_initial_max_streams_uni(
+      this.#h,
+      checkInt('initialMaxStreamsUni', count, 0, 1n << 60n),
+    );
     return this;
   }
 
@@ -368,7 +404,10 @@ export class Config {
       throw new RangeError(`ccAlgorithm must be 'reno', 'cubic' or 'bbr2', got ${describe(algorithm)}`);
     }
     // The by-name setter avoids passing a Rust enum by value (see the ffi notes).
-    const rc = q.quiche_config_set_cc_algorithm_name(this.#h, algorithm === 'bbr2' ? 'bbr2_gcongestion' : algorithm);
+    const rc = q.quiche_config_set_cc_algorithm_name(
+      this.#h,
+      algorithm === 'bbr2' ? 'bbr2_gcongestion' : algorithm,
+    );
     if (rc < 0) throw new RangeError(`ccAlgorithm ${algorithm} is not supported by this libquiche (${rc})`);
     return this;
   }
@@ -396,7 +435,10 @@ export class Config {
 
   /** Caps the pacing rate (bytes/s). */
   setMaxPacingRate(bytesPerSecond: number | bigint): this {
-    q.quiche_config_set_max_pacing_rate(this.#h, checkInt('maxPacingRate', bytesPerSecond, 0, (1n << 64n) - 1n));
+    q.quiche_config_set_max_pacing_rate(
+      this.#h,
+      checkInt('maxPacingRate', bytesPerSecond, 0, (1n << 64n) - 1n),
+    );
     return this;
   }
 
@@ -408,7 +450,10 @@ export class Config {
 
   /** Deprecated in quiche and a no-op there; kept so every setter has a twin. */
   setUseInitialMaxDataAsFlowControlWin(v: boolean): this {
-    q.quiche_config_set_use_initial_max_data_as_flow_control_win(this.#h, checkBool('useInitialMaxDataAsFlowControlWin', v));
+    q.quiche_config_set_use_initial_max_data_as_flow_control_win(
+      this.#h,
+      checkBool('useInitialMaxDataAsFlowControlWin', v),
+    );
     return this;
   }
 
@@ -436,7 +481,10 @@ export class Config {
 
   /** Sets how many connection IDs we accept from the peer (≥ 2). */
   setActiveConnectionIdLimit(count: number): this {
-    q.quiche_config_set_active_connection_id_limit(this.#h, checkInt('activeConnectionIdLimit', count, 2, 1000));
+    q.quiche_config_set_active_connection_id_limit(
+      this.#h,
+      checkInt('activeConnectionIdLimit', count, 2, 1000),
+    );
     return this;
   }
 
@@ -500,6 +548,7 @@ export class Config {
   /** Enables writing TLS secrets for connections that set a keylog. */
   logKeys(): this {
     q.quiche_config_log_keys(this.#h);
+    this.#logKeys = true;
     return this;
   }
 
@@ -512,7 +561,10 @@ export class Config {
 
   /** Sets the anti-amplification factor (1..255). */
   setMaxAmplificationFactor(factor: number): this {
-    q.quiche_config_set_max_amplification_factor(this.#h, checkInt('maxAmplificationFactor', factor, 1, 255) as number);
+    q.quiche_config_set_max_amplification_factor(
+      this.#h,
+      checkInt('maxAmplificationFactor', factor, 1, 255) as number,
+    );
     return this;
   }
 
@@ -562,7 +614,8 @@ export class Config {
     checkString(option, file);
     if (!existsSync(file)) throw new QuicError('QUICHE_ERR_TLS_FAIL', `${option}: no such file ${file}`);
     const rc = fn(this.#h, file);
-    if (rc < 0) throw new QuicError('QUICHE_ERR_TLS_FAIL', `${option}: quiche could not load ${file} (not valid PEM?)`);
+    if (rc < 0)
+      throw new QuicError('QUICHE_ERR_TLS_FAIL', `${option}: quiche could not load ${file} (not valid PEM?)`);
   }
 
   /**
@@ -570,12 +623,15 @@ export class Config {
    * connection is created: clients verify (with the system CAs when none
    * were loaded), servers do not ask for client certificates.
    */
-  prepareFor(role: 'client' | 'server'): void {
+  prepareFor(role: 'client' | 'server', keylog = false): void {
+    // quiche writes a connection's key log only when the config allows it.
+    if (keylog && !this.#logKeys) this.logKeys();
     if (this.#verifyPeer !== undefined) return;
     q.quiche_config_verify_peer(this.#h, role === 'client');
     if (role === 'client' && !this.#caLoaded) {
       const bundle = SYSTEM_CA_FILES.find((f) => existsSync(f));
-      if (bundle && q.quiche_config_load_verify_locations_from_file(this.#h, bundle) === 0) this.#caLoaded = true;
+      if (bundle && q.quiche_config_load_verify_locations_from_file(this.#h, bundle) === 0)
+        this.#caLoaded = true;
     }
   }
 
@@ -584,6 +640,7 @@ export class Config {
     if (this.#handle === null) return;
     registry.unregister(this);
     q.quiche_config_free(this.#handle);
+    track('configs', -1);
     this.#handle = null;
   }
 
@@ -594,13 +651,48 @@ export class Config {
 }
 
 const OPTION_NAMES: readonly (keyof ConfigOptions)[] = [
-  'version', 'alpn', 'maxIdleTimeout', 'maxRecvUdpPayloadSize', 'maxSendUdpPayloadSize', 'initialMaxData',
-  'initialMaxStreamDataBidiLocal', 'initialMaxStreamDataBidiRemote', 'initialMaxStreamDataUni', 'initialMaxStreamsBidi',
-  'initialMaxStreamsUni', 'ackDelayExponent', 'maxAckDelay', 'disableActiveMigration', 'ccAlgorithm',
-  'initialCongestionWindowPackets', 'hystart', 'pacing', 'maxPacingRate', 'cubicIdleRestartFix', 'dgram',
-  'maxConnectionWindow', 'maxStreamWindow', 'activeConnectionIdLimit', 'statelessResetToken', 'disableDcidReuse',
-  'ticketKey', 'curvesList', 'verifyPeer', 'grease', 'discoverPmtu', 'pmtudMaxProbes', 'logKeys', 'earlyData',
-  'maxAmplificationFactor', 'certChainFile', 'privKeyFile', 'caFile', 'caDirectory', 'cert', 'key', 'ca',
+  'version',
+  'alpn',
+  'maxIdleTimeout',
+  'maxRecvUdpPayloadSize',
+  'maxSendUdpPayloadSize',
+  'initialMaxData',
+  'initialMaxStreamDataBidiLocal',
+  'initialMaxStreamDataBidiRemote',
+  'initialMaxStreamDataUni',
+  'initialMaxStreamsBidi',
+  'initialMaxStreamsUni',
+  'ackDelayExponent',
+  'maxAckDelay',
+  'disableActiveMigration',
+  'ccAlgorithm',
+  'initialCongestionWindowPackets',
+  'hystart',
+  'pacing',
+  'maxPacingRate',
+  'cubicIdleRestartFix',
+  'dgram',
+  'maxConnectionWindow',
+  'maxStreamWindow',
+  'activeConnectionIdLimit',
+  'statelessResetToken',
+  'disableDcidReuse',
+  'ticketKey',
+  'curvesList',
+  'verifyPeer',
+  'grease',
+  'discoverPmtu',
+  'pmtudMaxProbes',
+  'logKeys',
+  'earlyData',
+  'maxAmplificationFactor',
+  'certChainFile',
+  'privKeyFile',
+  'caFile',
+  'caDirectory',
+  'cert',
+  'key',
+  'ca',
 ];
 
 /** quiche loads PEM only from files: write it to a private temp dir, load, remove. */

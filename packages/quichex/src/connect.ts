@@ -11,11 +11,12 @@ import * as q from '@quichex/ffi';
 import { Config, kHandle } from './config.js';
 import { Connection } from './connection.js';
 import { Endpoint, toSockaddr } from './endpoint.js';
-import { QuicError, abortReason } from './errors.js';
+import { abortReason, QuicError } from './errors.js';
+import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { checkInt, checkPort, checkSignal, checkString, describe } from './validate.js';
 
 /** Options of {@link connect}. */
-export interface ConnectOptions {
+export interface ConnectOptions extends ConnectionLogOptions {
   /** Server host name or IP literal (IPv4 or IPv6). */
   host: string;
   /** Server UDP port. */
@@ -50,21 +51,35 @@ export interface ConnectOptions {
  * ```
  */
 export async function connect(options: ConnectOptions): Promise<Connection> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
   const host = checkString('host', options.host);
   const port = checkPort('port', options.port);
   if (port === 0) throw new RangeError('port must be an integer in 1..65535, got 0');
   const config = options.config;
   if (!(config instanceof Config)) throw new TypeError(`config must be a Config, got ${describe(config)}`);
   if (config.freed) throw new QuicError('ERR_QUIC_DESTROYED', 'config has been freed');
-  if (config.alpn.length === 0) throw new TypeError('config must set alpn (application protocols) to connect');
-  const serverName = options.serverName === undefined ? (isIP(host) ? null : host) : checkString('serverName', options.serverName);
-  if (serverName !== null && Buffer.byteLength(serverName) > 255) throw new RangeError('serverName must be at most 255 bytes');
-  const handshakeTimeout = checkInt('handshakeTimeout', options.handshakeTimeout ?? 10_000, 1, 3_600_000) as number;
+  if (config.alpn.length === 0)
+    throw new TypeError('config must set alpn (application protocols) to connect');
+  const serverName =
+    options.serverName === undefined
+      ? isIP(host)
+        ? null
+        : host
+      : checkString('serverName', options.serverName);
+  if (serverName !== null && Buffer.byteLength(serverName) > 255)
+    throw new RangeError('serverName must be at most 255 bytes');
+  const handshakeTimeout = checkInt(
+    'handshakeTimeout',
+    options.handshakeTimeout ?? 10_000,
+    1,
+    3_600_000,
+  ) as number;
   const localPort = options.localPort === undefined ? 0 : checkPort('localPort', options.localPort);
   if (options.localAddress !== undefined && isIP(options.localAddress) === 0) {
     throw new TypeError(`localAddress must be an IP address, got ${describe(options.localAddress)}`);
   }
+  const logs = checkLogOptions(options);
   const signal = checkSignal(options.signal);
   if (signal?.aborted) throw abortReason(signal);
 
@@ -72,34 +87,62 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   try {
     address = isIP(host) ? host : (await lookup(host, { verbatim: true })).address;
   } catch (err) {
-    throw new QuicError('ERR_QUIC_UNREACHABLE', `cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code}`, { cause: err });
+    throw new QuicError(
+      'ERR_QUIC_UNREACHABLE',
+      `cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code}`,
+      { cause: err },
+    );
   }
   if (signal?.aborted) throw abortReason(signal);
   const v6 = isIP(address) === 6;
-  const socket = await openSocket(v6, options.localAddress ?? (v6 ? '::' : '0.0.0.0'), localPort, address, port);
+  const socket = await openSocket(
+    v6,
+    options.localAddress ?? (v6 ? '::' : '0.0.0.0'),
+    localPort,
+    address,
+    port,
+  );
   const endpoint = new Endpoint(socket, config.maxSendUdpPayloadSize, true);
   const peer = { family: v6 ? 'IPv6' : 'IPv4', address, port } as const;
   const peerSa = toSockaddr(address, port, v6);
 
-  config.prepareFor('client');
+  config.prepareFor('client', logs.keylogFile !== undefined);
   const scid = randomBytes(16);
   const handle = q.quiche_connect(
-    serverName, scid, scid.length, endpoint.localSockaddr.buf, endpoint.localSockaddr.len, peerSa.buf, peerSa.len,
+    serverName,
+    scid,
+    scid.length,
+    endpoint.localSockaddr.buf,
+    endpoint.localSockaddr.len,
+    peerSa.buf,
+    peerSa.len,
     config[kHandle],
   );
   if (handle === null) {
     endpoint.close();
     throw new QuicError('ERR_QUIC_TRANSPORT_ERROR', 'quiche could not create the client connection');
   }
-  const conn = new Connection(handle, endpoint, peer, { onClosed: () => endpoint.close() }, {
-    isServer: false,
-    dgramRecvQueueLen: config.dgram.recvQueueLen,
-  });
+  attachLogs(handle, logs, 'client');
+  const conn = new Connection(
+    handle,
+    endpoint,
+    peer,
+    { onClosed: () => endpoint.close() },
+    {
+      isServer: false,
+      dgramRecvQueueLen: config.dgram.recvQueueLen,
+    },
+  );
   socket.on('message', (msg, rinfo) => conn.receive(msg, rinfo.address, rinfo.port));
   socket.on('error', (err: NodeJS.ErrnoException) => {
     // On a connected socket, ICMP "port unreachable" arrives as ECONNREFUSED.
-    if (!conn.established && (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH')) {
-      conn.fail(new QuicError('ERR_QUIC_UNREACHABLE', `${host}:${port} is unreachable (${err.code})`, { cause: err }));
+    if (
+      !conn.established &&
+      (err.code === 'ECONNREFUSED' || err.code === 'EHOSTUNREACH' || err.code === 'ENETUNREACH')
+    ) {
+      conn.fail(
+        new QuicError('ERR_QUIC_UNREACHABLE', `${host}:${port} is unreachable (${err.code})`, { cause: err }),
+      );
     }
   });
   conn.flush();
@@ -116,19 +159,34 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     }
     if (timeout.aborted && !(err instanceof QuicError)) {
       conn.destroy();
-      throw new QuicError('ERR_QUIC_HANDSHAKE_TIMEOUT', `handshake with ${host}:${port} did not complete within ${handshakeTimeout} ms`);
+      throw new QuicError(
+        'ERR_QUIC_HANDSHAKE_TIMEOUT',
+        `handshake with ${host}:${port} did not complete within ${handshakeTimeout} ms`,
+      );
     }
     conn.destroy();
     throw err;
   }
 }
 
-function openSocket(v6: boolean, localAddress: string, localPort: number, address: string, port: number): Promise<dgram.Socket> {
+function openSocket(
+  v6: boolean,
+  localAddress: string,
+  localPort: number,
+  address: string,
+  port: number,
+): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(v6 ? 'udp6' : 'udp4');
     const fail = (err: NodeJS.ErrnoException): void => {
       socket.close();
-      reject(new QuicError('ERR_QUIC_SOCKET', `cannot open a UDP socket to ${address}:${port}: ${err.code ?? err.message}`, { cause: err }));
+      reject(
+        new QuicError(
+          'ERR_QUIC_SOCKET',
+          `cannot open a UDP socket to ${address}:${port}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      );
     };
     socket.once('error', fail);
     socket.bind({ port: localPort, address: localAddress }, () => {

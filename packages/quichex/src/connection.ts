@@ -20,7 +20,8 @@ import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
 import type { Endpoint, Sockaddr } from './endpoint.js';
 import { toSockaddr } from './endpoint.js';
-import { QuicError, type QuicErrorCode, closeCode, quicheError } from './errors.js';
+import { closeCode, QuicError, type QuicErrorCode, quicheError } from './errors.js';
+import { track } from './resources.js';
 import * as s from './scratch.js';
 import { Stream, type StreamHost } from './stream.js';
 import { type TimerOwner, timers } from './timers.js';
@@ -125,7 +126,10 @@ export interface ConnectionOwner {
   onClosed(conn: Connection): void;
 }
 
-const registry = new FinalizationRegistry<q.QuicheConn>((handle) => q.quiche_conn_free(handle));
+const registry = new FinalizationRegistry<q.QuicheConn>((handle) => {
+  q.quiche_conn_free(handle);
+  track('connections', -1);
+});
 const reasonMax = 1024;
 
 /**
@@ -158,6 +162,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   #nextUni: number;
   #maxPeerBidi = -1;
   #maxPeerUni = -1;
+  /** Peer stream ids below the highest seen whose data has not arrived yet. */
+  readonly #skippedPeer = new Set<number>();
   #processScheduled = false;
   #lastError = 0;
   #closeInfo: CloseInfo | null = null;
@@ -187,6 +193,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
     });
+    track('connections', 1);
     registry.register(this, handle, this);
   }
 
@@ -268,13 +275,20 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     const conn = this.#live();
     const max = q.quiche_conn_dgram_max_writable_len(conn);
     if (max < 0) {
-      throw new QuicError('ERR_QUIC_DATAGRAM_DISABLED', 'datagrams are not enabled on this connection (enableDgram on both sides)');
+      throw new QuicError(
+        'ERR_QUIC_DATAGRAM_DISABLED',
+        'datagrams are not enabled on this connection (enableDgram on both sides)',
+      );
     }
     if (bytes.length > max) {
-      throw new QuicError('ERR_QUIC_DATAGRAM_TOO_LARGE', `datagram of ${bytes.length} bytes exceeds the limit of ${max} bytes`);
+      throw new QuicError(
+        'ERR_QUIC_DATAGRAM_TOO_LARGE',
+        `datagram of ${bytes.length} bytes exceeds the limit of ${max} bytes`,
+      );
     }
     const rc = q.quiche_conn_dgram_send(conn, bytes.length === 0 ? s.EMPTY : bytes, bytes.length);
-    if (rc === E.QUICHE_ERR_DONE) throw new QuicError('ERR_QUIC_DATAGRAM_QUEUE_FULL', 'the datagram send queue is full');
+    if (rc === E.QUICHE_ERR_DONE)
+      throw new QuicError('ERR_QUIC_DATAGRAM_QUEUE_FULL', 'the datagram send queue is full');
     if (rc < 0) throw quicheError(rc, 'sendDatagram');
     this.#scheduleProcess();
   }
@@ -321,7 +335,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       resumed: q.quiche_conn_is_resumed(conn),
       inEarlyData: q.quiche_conn_is_in_early_data(conn),
       traceId: text(q.quiche_conn_trace_id),
-      peerTransportParams: haveParams ? (camel(q.decodeTransportParams(s.paramsBuf)) as PeerTransportParams) : null,
+      peerTransportParams: haveParams
+        ? (camel(q.decodeTransportParams(s.paramsBuf)) as PeerTransportParams)
+        : null,
     };
   }
 
@@ -334,7 +350,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     const code = checkErrorCode('errorCode', options.errorCode ?? 0n);
     const reason = Buffer.from(options.reason ?? '', 'utf8');
     if (typeof (options.reason ?? '') !== 'string') throw new TypeError('reason must be a string');
-    if (reason.length > reasonMax) throw new RangeError(`reason must be at most ${reasonMax} bytes, got ${reason.length}`);
+    if (reason.length > reasonMax)
+      throw new RangeError(`reason must be at most ${reasonMax} bytes, got ${reason.length}`);
     const conn = this.#conn;
     if (conn !== null) {
       const rc = q.quiche_conn_close(conn, true, code, reason.length ? reason : null, reason.length);
@@ -351,7 +368,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   destroy(error?: unknown): void {
     const conn = this.#conn;
     if (conn === null) return;
-    if (error !== undefined) debug('destroying connection: %s', error instanceof Error ? error.message : String(error));
+    if (error !== undefined)
+      debug('destroying connection: %s', error instanceof Error ? error.message : String(error));
     q.quiche_conn_close(conn, false, error === undefined ? 0n : 1n, null, 0);
     try {
       this.flush();
@@ -382,7 +400,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     if (conn === null) return;
     if (fromPort !== this.#peer.port || fromAddress !== this.#peer.address) {
       // NAT rebinding or migration: quiche decides what the new path means.
-      this.#peer = { family: fromAddress.includes(':') ? 'IPv6' : 'IPv4', address: fromAddress, port: fromPort };
+      this.#peer = {
+        family: fromAddress.includes(':') ? 'IPv6' : 'IPv4',
+        address: fromAddress,
+        port: fromPort,
+      };
       this.#peerSockaddr = toSockaddr(fromAddress, fromPort, this.#endpoint.isV6);
     }
     const info = this.#endpoint.recvInfo;
@@ -399,7 +421,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   fail(error: QuicError): void {
     if (this.#conn === null) return;
     this.#finish(
-      { code: error.code, local: true, type: 'transport', errorCode: 0n, reason: error.message, graceful: false },
+      {
+        code: error.code,
+        local: true,
+        type: 'transport',
+        errorCode: 0n,
+        reason: error.message,
+        graceful: false,
+      },
       error,
     );
   }
@@ -477,6 +506,19 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       this.#finish(this.#readCloseInfo(conn));
       return;
     }
+    if (!this.#isEstablished && this.#established.waiting && q.quiche_conn_is_draining(conn)) {
+      // The handshake failed (e.g. the peer refused us or the ALPN): report it now,
+      // not after the draining period (3 PTO, seconds at the initial RTT), which
+      // could otherwise outlast connect()'s handshakeTimeout and hide the cause.
+      const info = this.#readCloseInfo(conn);
+      this.#established.fail(
+        new QuicError(info.code, describeClose(info), {
+          errorCode: info.errorCode,
+          type: info.type,
+          remote: !info.local,
+        }),
+      );
+    }
     const ns = q.quiche_conn_timeout_as_nanos(conn);
     if (typeof ns === 'bigint' && ns === UINT64_MAX) timers.clear(this);
     else timers.set(this, performance.now() + Number(ns) / 1e6);
@@ -502,10 +544,21 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     const remote = ((id & 1) === 1) !== this.#isServer;
     if (!remote) return undefined;
     const uni = (id & 2) !== 0;
-    // Ids below the highest seen belong to streams that already finished.
-    if (uni ? id <= this.#maxPeerUni : id <= this.#maxPeerBidi) return undefined;
-    if (uni) this.#maxPeerUni = id;
-    else this.#maxPeerBidi = id;
+    const max = uni ? this.#maxPeerUni : this.#maxPeerBidi;
+    if (id <= max) {
+      // Ids below the highest seen belong to streams that already finished,
+      // unless a higher stream's data overtook theirs (see below).
+      if (!this.#skippedPeer.delete(id)) return undefined;
+    } else {
+      // Opening stream N implicitly opens the lower ones of its type (RFC 9000
+      // §3.2): their first data may still be on its way. quiche's stream limit
+      // bounds the gap; the guard bounds it against a huge configured limit.
+      const first = max < 0 ? id & 3 : max + 4;
+      for (let skipped = first, n = 0; skipped < id && n < 65_536; skipped += 4, n++)
+        this.#skippedPeer.add(skipped);
+      if (uni) this.#maxPeerUni = id;
+      else this.#maxPeerBidi = id;
+    }
     const stream = new Stream(this, id, this.#isServer);
     this.#streams.set(id, stream);
     this.#incoming.push(stream);
@@ -532,7 +585,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       }
       if (rc !== E.QUICHE_ERR_STREAM_LIMIT) throw quicheError(rc, 'openStream', { streamId: id });
       if (!wait) {
-        throw new QuicError('ERR_QUIC_STREAM_LIMIT', `the peer allows no more ${kind} streams right now`, { streamId: id });
+        throw new QuicError('ERR_QUIC_STREAM_LIMIT', `the peer allows no more ${kind} streams right now`, {
+          streamId: id,
+        });
       }
       await this.#streamCredit.wait(signal);
     }
@@ -548,7 +603,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       if (n === E.QUICHE_ERR_STREAM_RESET) {
         const code = s.u64Out[0]!;
         throw new QuicError('ERR_QUIC_STREAM_RESET', `stream ${id} was reset by the peer with code ${code}`, {
-          errorCode: code, type: 'application', remote: true, streamId: id,
+          errorCode: code,
+          type: 'application',
+          remote: true,
+          streamId: id,
         });
       }
       throw quicheError(n, `reading stream ${id}`, { streamId: id });
@@ -561,14 +619,28 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** @internal */
   streamSend(id: number, data: Uint8Array, fin: boolean): number {
     const conn = this.#live();
-    const n = q.quiche_conn_stream_send(conn, id, data.length ? data : null as unknown as Uint8Array, data.length, fin, s.u64Out);
+    const n = q.quiche_conn_stream_send(
+      conn,
+      id,
+      data.length ? data : (null as unknown as Uint8Array),
+      data.length,
+      fin,
+      s.u64Out,
+    );
     if (n === E.QUICHE_ERR_DONE) return 0;
     if (n < 0) {
       if (n === E.QUICHE_ERR_STREAM_STOPPED) {
         const code = s.u64Out[0]!;
-        throw new QuicError('ERR_QUIC_STREAM_STOPPED', `stream ${id} was stopped by the peer with code ${code}`, {
-          errorCode: code, type: 'application', remote: true, streamId: id,
-        });
+        throw new QuicError(
+          'ERR_QUIC_STREAM_STOPPED',
+          `stream ${id} was stopped by the peer with code ${code}`,
+          {
+            errorCode: code,
+            type: 'application',
+            remote: true,
+            streamId: id,
+          },
+        );
       }
       throw quicheError(n, `writing stream ${id}`, { streamId: id });
     }
@@ -587,7 +659,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   streamShutdown(id: number, side: 'read' | 'write', code: bigint): void {
     const conn = this.#conn;
     if (conn === null) return;
-    const dir = side === 'read' ? q.QuicheShutdown.QUICHE_SHUTDOWN_READ : q.QuicheShutdown.QUICHE_SHUTDOWN_WRITE;
+    const dir =
+      side === 'read' ? q.QuicheShutdown.QUICHE_SHUTDOWN_READ : q.QuicheShutdown.QUICHE_SHUTDOWN_WRITE;
     const rc = q.quiche_conn_stream_shutdown(conn, id, dir, code);
     if (rc < 0 && rc !== E.QUICHE_ERR_DONE) debug('shutdown stream %d: %d', id, rc);
     this.#scheduleProcess();
@@ -596,7 +669,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** @internal */
   streamPriority(id: number, urgency: number, incremental: boolean): void {
     const rc = q.quiche_conn_stream_priority(this.#live(), id, urgency, incremental);
-    if (rc < 0 && rc !== E.QUICHE_ERR_DONE) throw quicheError(rc, `setPriority on stream ${id}`, { streamId: id });
+    if (rc < 0 && rc !== E.QUICHE_ERR_DONE)
+      throw quicheError(rc, `setPriority on stream ${id}`, { streamId: id });
   }
 
   /** @internal */
@@ -679,7 +753,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   async waitEstablished(signal?: AbortSignal): Promise<void> {
     while (!this.#isEstablished) {
       if (this.#terminal) throw this.#terminal;
-      if (this.#conn === null) throw new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection closed during the handshake');
+      if (this.#conn === null)
+        throw new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection closed during the handshake');
       await this.#established.wait(signal);
     }
   }
@@ -702,14 +777,36 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
         const errorCode = s.u64Out[0]!;
         const reason = Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('utf8');
         let code = closeCode(isApp, errorCode);
-        if (code === 'ERR_QUIC_TRANSPORT_ERROR' && this.#lastError === E.QUICHE_ERR_TLS_FAIL) code = 'QUICHE_ERR_TLS_FAIL';
-        return { code, local, type: isApp ? 'application' : 'transport', errorCode, reason, graceful: errorCode === 0n };
+        if (code === 'ERR_QUIC_TRANSPORT_ERROR' && this.#lastError === E.QUICHE_ERR_TLS_FAIL)
+          code = 'QUICHE_ERR_TLS_FAIL';
+        return {
+          code,
+          local,
+          type: isApp ? 'application' : 'transport',
+          errorCode,
+          reason,
+          graceful: errorCode === 0n,
+        };
       }
     }
     if (q.quiche_conn_is_timed_out(conn)) {
-      return { code: 'ERR_QUIC_IDLE_TIMEOUT', local: true, type: 'transport', errorCode: 0n, reason: 'idle timeout', graceful: false };
+      return {
+        code: 'ERR_QUIC_IDLE_TIMEOUT',
+        local: true,
+        type: 'transport',
+        errorCode: 0n,
+        reason: 'idle timeout',
+        graceful: false,
+      };
     }
-    return { code: 'ERR_QUIC_CONNECTION_CLOSED', local: true, type: 'transport', errorCode: 0n, reason: '', graceful: true };
+    return {
+      code: 'ERR_QUIC_CONNECTION_CLOSED',
+      local: true,
+      type: 'transport',
+      errorCode: 0n,
+      reason: '',
+      graceful: true,
+    };
   }
 
   #finish(info: CloseInfo, cause?: QuicError): void {
@@ -719,11 +816,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     timers.clear(this);
     registry.unregister(this);
     q.quiche_conn_free(conn);
+    track('connections', -1);
     this.#closeInfo = info;
     const error =
       cause ??
       new QuicError(info.code, describeClose(info), {
-        errorCode: info.errorCode, type: info.type, remote: !info.local,
+        errorCode: info.errorCode,
+        type: info.type,
+        remote: !info.local,
       });
     this.#terminal = error;
     const ending = info.graceful ? undefined : error;

@@ -9,7 +9,8 @@
  */
 import type dgram from 'node:dgram';
 import { debuglog } from 'node:util';
-import { RecvInfo, type SocketAddress, encodeSockaddr } from '@quichex/ffi';
+import { encodeSockaddr, RecvInfo, type SocketAddress } from '@quichex/ffi';
+import { track } from './resources.js';
 
 const debug = debuglog('quichex');
 
@@ -51,6 +52,7 @@ export class Endpoint {
     this.localSockaddr = toSockaddr(a.address, a.port, this.#v6);
     this.recvInfo.setTo(this.localSockaddr.buf, this.localSockaddr.len);
     this.#packetSize = Math.max(1350, packetSize);
+    track('sockets', 1);
   }
 
   /** Whether the socket is IPv6 (IPv4 peers then appear as `::ffff:a.b.c.d`). */
@@ -88,6 +90,7 @@ export class Endpoint {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    track('sockets', -1);
     try {
       this.socket.close();
     } catch {

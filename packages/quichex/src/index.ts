@@ -17,12 +17,14 @@
  *
  * @module
  */
-export { Config, type ConfigOptions, type CcAlgorithm, type Pem } from './config.js';
-export { connect, type ConnectOptions } from './connect.js';
+
+export { quiche_version as quicheVersion } from '@quichex/ffi';
+export { type CcAlgorithm, Config, type ConfigOptions, type Pem } from './config.js';
+export { type ConnectOptions, connect } from './connect.js';
 export {
-  Connection,
   type CloseInfo,
   type CloseOptions,
+  Connection,
   type ConnectionEvents,
   type ConnectionInfo,
   type ConnectionStats,
@@ -33,5 +35,6 @@ export {
 } from './connection.js';
 export { QuicError, type QuicErrorCode, type QuicErrorOptions, TransportErrorCode } from './errors.js';
 export { HANDLER_ERROR_CODE, Listener, type ListenerEvents, type ListenOptions, listen } from './listener.js';
+export type { ConnectionLogOptions } from './logging.js';
+export { resourceCounts } from './resources.js';
 export { Stream, type StreamEvents, type StreamWaitOptions } from './stream.js';
-export { quiche_version as quicheVersion } from '@quichex/ffi';

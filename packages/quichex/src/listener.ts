@@ -14,6 +14,7 @@ import { Config, kHandle } from './config.js';
 import { Connection, type ConnectionOwner } from './connection.js';
 import { Endpoint } from './endpoint.js';
 import { QuicError, TransportErrorCode } from './errors.js';
+import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { RetryTokens } from './retry.js';
 import * as s from './scratch.js';
 import { checkBool, checkInt, checkPort, checkSignal, describe } from './validate.js';
@@ -25,7 +26,7 @@ const SPARE_SCIDS = 2;
 const MAX_REFUSING = 1024;
 
 /** Options of {@link listen}. */
-export interface ListenOptions {
+export interface ListenOptions extends ConnectionLogOptions {
   /** Address to bind (default `'::'`, dual-stack, falling back to `'0.0.0.0'`). */
   host?: string;
   /** UDP port; 0 picks a free one (see {@link Listener.address}). */
@@ -79,6 +80,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
   readonly #retry: RetryTokens | null;
   readonly #maxConnections: number;
   readonly #onConnection: ((conn: Connection) => unknown) | undefined;
+  readonly #logs: { qlogDir?: string; keylogFile?: string };
   readonly #byCid = new Map<string, Connection>();
   readonly #cidsOf = new Map<Connection, Set<string>>();
   readonly #odcidOf = new Map<Connection, string>();
@@ -105,6 +107,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     this.#retry = options.retry ? new RetryTokens() : null;
     this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     this.#onConnection = options.onConnection;
+    this.#logs = checkLogOptions(options);
     endpoint.socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
     endpoint.socket.on('error', (err) => {
       debug('listener socket error: %s', err.message);
@@ -174,8 +177,17 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     this.#dcidLen[0] = BigInt(this.#dcid.length);
     this.#tokenLen[0] = BigInt(this.#token.length);
     const rc = q.quiche_header_info(
-      packet, packet.length, CID_LEN, this.#version, this.#type,
-      this.#scid, this.#scidLen, this.#dcid, this.#dcidLen, this.#token, this.#tokenLen,
+      packet,
+      packet.length,
+      CID_LEN,
+      this.#version,
+      this.#type,
+      this.#scid,
+      this.#scidLen,
+      this.#dcid,
+      this.#dcidLen,
+      this.#token,
+      this.#tokenLen,
     );
     if (rc < 0) {
       debug('dropping unparsable datagram from %s:%d', address, port);
@@ -202,11 +214,21 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     const scid = this.#scid.subarray(0, scidLen);
     const dcid = this.#dcid.subarray(0, dcidLen);
     const peer = { family: address.includes(':') ? 'IPv6' : 'IPv4', address, port } as const;
-    const peerSa = q.encodeSockaddr(address.includes(':') || !this.#endpoint.isV6 ? address : `::ffff:${address}`, port);
+    const peerSa = q.encodeSockaddr(
+      address.includes(':') || !this.#endpoint.isV6 ? address : `::ffff:${address}`,
+      port,
+    );
 
     if (!q.quiche_version_is_supported(this.#version[0]!)) {
       const out = this.#endpoint.takeBuffer();
-      const n = q.quiche_negotiate_version(scid.length ? scid : s.EMPTY, scidLen, dcid, dcidLen, out, out.length);
+      const n = q.quiche_negotiate_version(
+        scid.length ? scid : s.EMPTY,
+        scidLen,
+        dcid,
+        dcidLen,
+        out,
+        out.length,
+      );
       if (n > 0) this.#endpoint.send(out, n, port, address);
       else this.#endpoint.giveBack(out);
       return;
@@ -222,8 +244,17 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
         const token = this.#retry.mint(dcid, address, port);
         const out = this.#endpoint.takeBuffer();
         const n = q.quiche_retry(
-          scid.length ? scid : s.EMPTY, scidLen, dcid, dcidLen, retryScid, CID_LEN,
-          token, token.length, this.#version[0]!, out, out.length,
+          scid.length ? scid : s.EMPTY,
+          scidLen,
+          dcid,
+          dcidLen,
+          retryScid,
+          CID_LEN,
+          token,
+          token.length,
+          this.#version[0]!,
+          out,
+          out.length,
         );
         if (n > 0) this.#endpoint.send(out, n, port, address);
         else this.#endpoint.giveBack(out);
@@ -241,13 +272,20 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
 
     const refuse = this.#live.size >= this.#maxConnections;
     if (refuse && this.#refusing.size >= MAX_REFUSING) return;
-    this.#config.prepareFor('server');
+    this.#config.prepareFor('server', this.#logs.keylogFile !== undefined);
     const handle = q.quiche_accept(
-      newScid, CID_LEN, odcid, odcid ? odcid.length : 0,
-      this.#endpoint.localSockaddr.buf, this.#endpoint.localSockaddr.len, peerSa.buf, peerSa.len,
+      newScid,
+      CID_LEN,
+      odcid,
+      odcid ? odcid.length : 0,
+      this.#endpoint.localSockaddr.buf,
+      this.#endpoint.localSockaddr.len,
+      peerSa.buf,
+      peerSa.len,
       this.#config[kHandle],
     );
     if (handle === null) return;
+    attachLogs(handle, this.#logs, 'server');
     const conn = new Connection(handle, this.#endpoint, peer, this, {
       isServer: true,
       dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
@@ -261,7 +299,13 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     if (refuse) {
       this.#refusing.add(conn);
       conn.receive(packet, address, port);
-      q.quiche_conn_close(handle, false, TransportErrorCode.CONNECTION_REFUSED, Buffer.from('server busy'), 11);
+      q.quiche_conn_close(
+        handle,
+        false,
+        TransportErrorCode.CONNECTION_REFUSED,
+        Buffer.from('server busy'),
+        11,
+      );
       conn.process();
       return;
     }
@@ -287,11 +331,14 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     }
     const fail = (err: unknown): void => {
       debug('onConnection failed: %s', err instanceof Error ? err.message : String(err));
-      conn.close({ errorCode: HANDLER_ERROR_CODE, reason: 'connection handler failed' }).catch(() => undefined);
+      conn
+        .close({ errorCode: HANDLER_ERROR_CODE, reason: 'connection handler failed' })
+        .catch(() => undefined);
     };
     try {
       const result = this.#onConnection(conn);
-      if (result && typeof (result as Promise<unknown>).then === 'function') (result as Promise<unknown>).then(undefined, fail);
+      if (result && typeof (result as Promise<unknown>).then === 'function')
+        (result as Promise<unknown>).then(undefined, fail);
     } catch (err) {
       fail(err);
     }
@@ -328,7 +375,11 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     if (!conn.established || this.#refusing.has(conn)) return;
     const mine = this.#cidsOf.get(conn);
     // Spare SCIDs let the client migrate or rebind without linkability.
-    for (let i = 0; i < SPARE_SCIDS && (mine?.size ?? 0) <= SPARE_SCIDS && q.quiche_conn_scids_left(handle) > 0; i++) {
+    for (
+      let i = 0;
+      i < SPARE_SCIDS && (mine?.size ?? 0) <= SPARE_SCIDS && q.quiche_conn_scids_left(handle) > 0;
+      i++
+    ) {
       const cid = randomBytes(CID_LEN);
       const resetToken = randomBytes(16);
       if (q.quiche_conn_new_scid(handle, cid, CID_LEN, resetToken, false, this.#seq) < 0) break;
@@ -363,18 +414,23 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
  * ```
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
-  if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
   if (!(options.config instanceof Config)) throw new TypeError('config must be a Config');
   if (options.config.freed) throw new QuicError('ERR_QUIC_DESTROYED', 'config has been freed');
-  if (options.config.alpn.length === 0) throw new TypeError('config must set alpn (application protocols) to listen');
-  if (!options.config.hasCertificate) throw new TypeError('config must load a certificate chain (cert/certChainFile) to listen');
+  if (options.config.alpn.length === 0)
+    throw new TypeError('config must set alpn (application protocols) to listen');
+  if (!options.config.hasCertificate)
+    throw new TypeError('config must load a certificate chain (cert/certChainFile) to listen');
   const port = checkPort('port', options.port);
-  if (options.host !== undefined && typeof options.host !== 'string') throw new TypeError('host must be a string');
+  if (options.host !== undefined && typeof options.host !== 'string')
+    throw new TypeError('host must be a string');
   if (options.retry !== undefined) checkBool('retry', options.retry);
   if (options.maxConnections !== undefined) checkInt('maxConnections', options.maxConnections, 0, 10_000_000);
   if (options.onConnection !== undefined && typeof options.onConnection !== 'function') {
     throw new TypeError('onConnection must be a function');
   }
+  checkLogOptions(options);
   const signal = checkSignal(options.signal);
   if (signal?.aborted) throw signal.reason;
 
@@ -408,6 +464,10 @@ async function bindSocket(host: string | undefined, port: number): Promise<dgram
     return await tryBind(host.includes(':') ? 'udp6' : 'udp4', host);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    throw new QuicError('ERR_QUIC_SOCKET', `cannot listen on ${host ?? '::'}:${port}: ${e.code ?? e.message}`, { cause: err });
+    throw new QuicError(
+      'ERR_QUIC_SOCKET',
+      `cannot listen on ${host ?? '::'}:${port}: ${e.code ?? e.message}`,
+      { cause: err },
+    );
   }
 }

@@ -33,7 +33,12 @@ export class RetryTokens {
   mint(odcid: Uint8Array, address: string, port: number, now = Date.now()): Buffer {
     const issued = Buffer.alloc(8);
     issued.writeBigUInt64BE(BigInt(now));
-    return Buffer.concat([issued, Buffer.from([odcid.length]), odcid, this.#mac(issued, odcid, address, port)]);
+    return Buffer.concat([
+      issued,
+      Buffer.from([odcid.length]),
+      odcid,
+      this.#mac(issued, odcid, address, port),
+    ]);
   }
 
   /** The original DCID if `token` is ours, unexpired and for this address; otherwise `null`. */

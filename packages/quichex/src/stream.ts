@@ -193,9 +193,13 @@ export class Stream extends EventEmitter<StreamEvents> {
     const c = checkErrorCode('code', code);
     if (this.#writeDone) return;
     this.#host.streamShutdown(this.id, 'write', c);
-    this.#failWrite(new QuicError('ERR_QUIC_STREAM_CLOSED', `stream ${this.id} was reset locally with code ${c}`, {
-      errorCode: c, type: 'application', streamId: this.id,
-    }));
+    this.#failWrite(
+      new QuicError('ERR_QUIC_STREAM_CLOSED', `stream ${this.id} was reset locally with code ${c}`, {
+        errorCode: c,
+        type: 'application',
+        streamId: this.id,
+      }),
+    );
   }
 
   /** Asks the peer to stop sending (STOP_SENDING with `code`); later reads return `null`. */
@@ -299,7 +303,9 @@ export class Stream extends EventEmitter<StreamEvents> {
     }
     if (this.#writeError) throw this.#writeError;
     if (this.#writeDone) {
-      throw new QuicError('ERR_QUIC_STREAM_CLOSED', `stream ${this.id} was already ended`, { streamId: this.id });
+      throw new QuicError('ERR_QUIC_STREAM_CLOSED', `stream ${this.id} was already ended`, {
+        streamId: this.id,
+      });
     }
   }
 

@@ -10,7 +10,12 @@
 export const MAX_VARINT = (1n << 62n) - 1n;
 
 /** Checks an integer option in `[min, max]`; accepts `number` or `bigint`. */
-export function checkInt(name: string, value: unknown, min: number | bigint, max: number | bigint): number | bigint {
+export function checkInt(
+  name: string,
+  value: unknown,
+  min: number | bigint,
+  max: number | bigint,
+): number | bigint {
   if (typeof value === 'bigint') {
     if (value < BigInt(min) || value > BigInt(max)) {
       throw new RangeError(`${name} must be an integer in ${min}..${max}, got ${value}`);
@@ -58,7 +63,8 @@ export function toBytes(name: string, value: unknown): Uint8Array {
 /** Checks an optional AbortSignal. */
 export function checkSignal(value: unknown): AbortSignal | undefined {
   if (value === undefined) return undefined;
-  if (!(value instanceof AbortSignal)) throw new TypeError(`signal must be an AbortSignal, got ${describe(value)}`);
+  if (!(value instanceof AbortSignal))
+    throw new TypeError(`signal must be an AbortSignal, got ${describe(value)}`);
   return value;
 }
 
@@ -70,7 +76,8 @@ export function checkPort(name: string, value: unknown): number {
 /** A short description of a value for error messages. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (typeof value === 'string') return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string')
+    return `string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return `${typeof value} ${String(value)}`;
 }

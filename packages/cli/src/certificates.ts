@@ -37,3 +37,32 @@ export async function generateLocalCertificate(days = 30): Promise<LocalCertific
   });
   return { cert: result.cert, key: result.private, fingerprint: result.fingerprint };
 }
+
+/**
+ * The certificate `quichex serve` uses when none is given: generated once,
+ * kept (key readable by the owner only) under `dir`, and reused after.
+ * Returns the paths and whether it was just created.
+ */
+export async function localCertificateFiles(
+  dir: string,
+): Promise<{ certFile: string; keyFile: string; fingerprint: string; created: boolean }> {
+  const { existsSync, mkdirSync, readFileSync, writeFileSync } = await import('node:fs');
+  const path = await import('node:path');
+  const { X509Certificate } = await import('node:crypto');
+  const certFile = path.join(dir, 'localhost-cert.pem');
+  const keyFile = path.join(dir, 'localhost-key.pem');
+  let created = false;
+  if (
+    !existsSync(certFile) ||
+    !existsSync(keyFile) ||
+    new Date(new X509Certificate(readFileSync(certFile)).validTo) < new Date()
+  ) {
+    const c = await generateLocalCertificate(365);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileSync(keyFile, c.key, { mode: 0o600 });
+    writeFileSync(certFile, c.cert, { mode: 0o644 });
+    created = true;
+  }
+  const fingerprint = new X509Certificate(readFileSync(certFile)).fingerprint256;
+  return { certFile, keyFile, fingerprint, created };
+}

@@ -3,7 +3,7 @@
  * loopback. It shows a handshake, several concurrent streams, datagrams and
  * a short bulk transfer, then prints what the connection saw.
  *
- * Run: `npm run demo` (or `node packages/examples/dist/demo.js`).
+ * Run: `npm run demo` (or `quichex demo`).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Config, type Connection, connect, listen, quicheVersion } from 'quichex';
@@ -53,12 +53,20 @@ async function serve(conn: Connection): Promise<void> {
 }
 
 /** Runs the demo and returns its measurements. */
-export async function runDemo(options: { streams?: number; bulkBytes?: number; datagrams?: number } = {}): Promise<DemoSummary> {
+export async function runDemo(
+  options: { streams?: number; bulkBytes?: number; datagrams?: number } = {},
+): Promise<DemoSummary> {
   const streams = options.streams ?? 8;
   const bulkBytes = options.bulkBytes ?? 32 * 1024 * 1024;
   const datagrams = options.datagrams ?? 20;
   const { cert, key } = await generateLocalCertificate();
-  const serverConfig = new Config({ alpn: ['quichex-demo'], cert, key, dgram: true, initialMaxStreamsBidi: 1000 });
+  const serverConfig = new Config({
+    alpn: ['quichex-demo'],
+    cert,
+    key,
+    dgram: true,
+    initialMaxStreamsBidi: 1000,
+  });
   const clientConfig = new Config({ alpn: ['quichex-demo'], ca: cert, dgram: true });
   const listener = await listen({ host: '127.0.0.1', port: 0, config: serverConfig, onConnection: serve });
   try {
@@ -143,14 +151,10 @@ export function formatSummary(s: DemoSummary): string {
   ].join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  runDemo()
-    .then((summary) => {
-      console.log(formatSummary(summary));
-      if (!summary.bulkSha256Match) process.exitCode = 1;
-    })
-    .catch((err) => {
-      console.error(`demo failed: ${err instanceof Error ? err.message : String(err)}`);
-      process.exitCode = 1;
-    });
-}
+/** `quichex demo` help. */
+export const demoHelp = `Usage: quichex demo [--bytes SIZE] [--streams N]
+
+Runs a QUIC listener and client in this process on 127.0.0.1: handshake,
+concurrent echo streams, datagrams and a bulk transfer with a SHA-256 check,
+then prints what the connection saw.
+`;

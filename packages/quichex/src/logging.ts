@@ -1,0 +1,57 @@
+/**
+ * Per-connection logs a person can open in tools: qlog (one JSON-SEQ file
+ * per connection, named by quiche's trace id, for qvis) and the TLS key log
+ * (NSS format, for Wireshark). `SSLKEYLOGFILE` is honoured like in curl and
+ * browsers when no `keylogFile` option is given.
+ *
+ * @module
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { debuglog } from 'node:util';
+import * as q from '@quichex/ffi';
+import * as s from './scratch.js';
+import { checkString } from './validate.js';
+
+const debug = debuglog('quichex');
+
+/** Logging options shared by `connect()` and `listen()`. */
+export interface ConnectionLogOptions {
+  /** Directory for qlog files, one per connection: `<traceId>-<role>.sqlog`. Created if missing. */
+  qlogDir?: string;
+  /** File to append TLS secrets to (NSS key log format). Defaults to `SSLKEYLOGFILE` when set. */
+  keylogFile?: string;
+}
+
+/** Validates the options; returns the effective keylog path (option or environment). */
+export function checkLogOptions(options: ConnectionLogOptions): { qlogDir?: string; keylogFile?: string } {
+  const qlogDir =
+    options.qlogDir === undefined ? undefined : path.resolve(checkString('qlogDir', options.qlogDir));
+  const keylog = options.keylogFile ?? process.env.SSLKEYLOGFILE;
+  const keylogFile =
+    keylog === undefined || keylog === '' ? undefined : path.resolve(checkString('keylogFile', keylog));
+  if (qlogDir) mkdirSync(qlogDir, { recursive: true });
+  return { qlogDir, keylogFile };
+}
+
+/** Attaches qlog and key log files to a new connection (before its first packet). */
+export function attachLogs(
+  conn: q.QuicheConn,
+  options: { qlogDir?: string; keylogFile?: string },
+  role: 'client' | 'server',
+): void {
+  if (options.keylogFile && !q.quiche_conn_set_keylog_path(conn, options.keylogFile)) {
+    debug('could not open key log %s', options.keylogFile);
+  }
+  if (options.qlogDir) {
+    s.lenOut[0] = 0n;
+    q.quiche_conn_trace_id(conn, s.ptrOut, s.lenOut);
+    const traceId = Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('utf8');
+    const file = path.join(options.qlogDir, `${traceId}-${role}.sqlog`);
+    if (
+      !q.quiche_conn_set_qlog_path(conn, file, `quichex ${role}`, `quichex ${role} connection ${traceId}`)
+    ) {
+      debug('could not create qlog %s', file);
+    }
+  }
+}
