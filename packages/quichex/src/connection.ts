@@ -398,17 +398,15 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   receive(packet: Buffer, fromAddress: string, fromPort: number): void {
     const conn = this.#conn;
     if (conn === null) return;
+    let from = this.#peerSockaddr;
     if (fromPort !== this.#peer.port || fromAddress !== this.#peer.address) {
-      // NAT rebinding or migration: quiche decides what the new path means.
-      this.#peer = {
-        family: fromAddress.includes(':') ? 'IPv6' : 'IPv4',
-        address: fromAddress,
-        port: fromPort,
-      };
-      this.#peerSockaddr = toSockaddr(fromAddress, fromPort, this.#endpoint.isV6);
+      // NAT rebinding, migration, or an unauthenticated (possibly spoofed) packet:
+      // quiche decides what the new path means, and reports a real move as a
+      // PEER_MIGRATED path event, which is when #peer changes.
+      from = toSockaddr(fromAddress, fromPort, this.#endpoint.isV6);
     }
     const info = this.#endpoint.recvInfo;
-    info.setFrom(this.#peerSockaddr.buf, this.#peerSockaddr.len);
+    info.setFrom(from.buf, from.len);
     const rc = q.quiche_conn_recv(conn, packet, packet.length, info.ptr);
     if (rc < 0 && rc !== E.QUICHE_ERR_DONE) {
       this.#lastError = rc;
@@ -649,6 +647,19 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   }
 
   /** @internal */
+  streamStopped(id: number): QuicError | null {
+    const conn = this.#conn;
+    if (conn === null || q.quiche_conn_stream_capacity(conn, id) !== E.QUICHE_ERR_STREAM_STOPPED) return null;
+    // Only a send reports the peer's code; a stopped stream is not re-armed by it.
+    try {
+      this.streamSend(id, new Uint8Array(0), false);
+    } catch (err) {
+      return err as QuicError;
+    }
+    return null;
+  }
+
+  /** @internal */
   streamWantWritable(id: number, len: number): boolean {
     const rc = q.quiche_conn_stream_writable(this.#live(), id, len);
     // An error (stopped, finished) is reported by the next write attempt.
@@ -740,6 +751,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
           local: s.lenA[0] ? q.decodeSockaddr(s.addrA, 0, s.lenA[0]) : null,
           peer: s.lenB[0] ? q.decodeSockaddr(s.addrB, 0, s.lenB[0]) : null,
         };
+        if (type === 'peer-migrated' && event.peer) {
+          this.#peer = event.peer;
+          this.#peerSockaddr = toSockaddr(event.peer.address, event.peer.port, this.#endpoint.isV6);
+        }
         this.#emitSafely('path', event);
       } finally {
         q.quiche_path_event_free(ev);

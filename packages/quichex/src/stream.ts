@@ -16,6 +16,8 @@ export interface StreamHost {
   streamRecv(id: number): { data: Uint8Array | null; fin: boolean };
   /** Writes as much as quiche takes; returns the count. Throws a QuicError when the stream cannot be written. */
   streamSend(id: number, data: Uint8Array, fin: boolean): number;
+  /** The peer's STOP_SENDING for the stream as an error, or `null` when it has not stopped it. */
+  streamStopped(id: number): QuicError | null;
   /** Asks quiche to report the stream once `len` bytes can be written; `true` when they already can. */
   streamWantWritable(id: number, len: number): boolean;
   /** Shuts one side of the stream down with an application error code. */
@@ -46,7 +48,14 @@ export interface StreamEvents {
   close: [];
 }
 
-const WATERMARK = 16 * 1024;
+/**
+ * Low send watermark for `quiche_conn_stream_writable`: wake a blocked writer
+ * as soon as any credit is free. quiche compares the watermark with
+ * min(stream credit, connection credit, free congestion window); a watermark
+ * above what a small window or congestion window can offer (16 KiB against an
+ * initial cwnd of 13.5 KB, or after a loss) never fires and the write hangs.
+ */
+const WATERMARK = 1;
 
 /**
  * One QUIC stream. Created by `Connection.openStream()`/`openUniStream()` or
@@ -268,13 +277,11 @@ export class Stream extends EventEmitter<StreamEvents> {
       return;
     }
     if (this.#writeDone) return;
-    // Nobody is writing: probe with an empty write so that STOP_SENDING
-    // surfaces as an event even on an idle stream.
-    try {
-      this.#host.streamSend(this.id, new Uint8Array(0), false);
-    } catch (err) {
-      this.#failWrite(err as QuicError);
-    }
+    // Nobody is writing: surface STOP_SENDING as an event even on an idle
+    // stream. (Probing with a write would re-arm the stream in quiche and
+    // have it reported writable again at once.)
+    const stopped = this.#host.streamStopped(this.id);
+    if (stopped) this.#failWrite(stopped);
   }
 
   /** @internal The connection closed: fail whatever is pending. */
