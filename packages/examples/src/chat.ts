@@ -5,7 +5,7 @@
  *
  * Run: `node packages/examples/dist/chat.js` — three scripted clients talk.
  */
-import { type Connection, type Listener, type Stream, connect, listen } from 'quichex';
+import { type Connection, connect, type Listener, listen, type Stream } from 'quichex';
 import { type ConfigPair, isMain, localConfigs } from './shared.js';
 
 /** Splits a byte stream into lines. */
@@ -29,7 +29,12 @@ export class ChatServer {
 
   /** Starts listening on 127.0.0.1; returns the port. */
   async start(configs: ConfigPair): Promise<number> {
-    this.#listener = await listen({ host: '127.0.0.1', port: 0, config: configs.server, onConnection: (c) => this.#join(c) });
+    this.#listener = await listen({
+      host: '127.0.0.1',
+      port: 0,
+      config: configs.server,
+      onConnection: (c) => this.#join(c),
+    });
     return this.#listener.address().port;
   }
 

@@ -6,7 +6,7 @@
  *
  * Run: `node packages/examples/dist/connection-handler.js`.
  */
-import { type CloseInfo, type Connection, type Listener, connect, listen } from 'quichex';
+import { type CloseInfo, type Connection, connect, type Listener, listen } from 'quichex';
 import { type ConfigPair, isMain, localConfigs } from './shared.js';
 
 /** What an application implements per connection. */
@@ -17,7 +17,12 @@ export interface ConnectionHandler {
 
 /** Starts a listener that creates one handler per connection. */
 export function serveWith(configs: ConfigPair, makeHandler: () => ConnectionHandler): Promise<Listener> {
-  return listen({ host: '127.0.0.1', port: 0, config: configs.server, onConnection: (conn) => makeHandler().handle(conn) });
+  return listen({
+    host: '127.0.0.1',
+    port: 0,
+    config: configs.server,
+    onConnection: (conn) => makeHandler().handle(conn),
+  });
 }
 
 /** Uppercases each request; the request "crash" makes this handler fail. */
@@ -32,7 +37,11 @@ export class UppercaseHandler implements ConnectionHandler {
 }
 
 /** Sends one request on a new connection; returns the reply and how the connection ended. */
-export async function ask(port: number, configs: ConfigPair, text: string): Promise<{ reply: string | null; closed: CloseInfo }> {
+export async function ask(
+  port: number,
+  configs: ConfigPair,
+  text: string,
+): Promise<{ reply: string | null; closed: CloseInfo }> {
   const conn = await connect({ host: 'localhost', port, config: configs.client });
   const stream = await conn.openStream();
   await stream.end(text);
@@ -55,7 +64,9 @@ if (isMain(import.meta.url)) {
     const crashed = await ask(port, configs, 'crash');
     const after = await ask(port, configs, 'and still here');
     console.log(`healthy: ${healthy.reply}`);
-    console.log(`crashed: closed by server with application code ${crashed.closed.errorCode} (${crashed.closed.reason})`);
+    console.log(
+      `crashed: closed by server with application code ${crashed.closed.errorCode} (${crashed.closed.reason})`,
+    );
     console.log(`after:   ${after.reply}`);
     await listener.close();
     configs.free();

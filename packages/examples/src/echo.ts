@@ -4,7 +4,7 @@
  * Run: `node packages/examples/dist/echo.js "hello"` — starts a server on a
  * free port, connects, echoes the message on a stream, prints it, exits.
  */
-import { type Connection, type Listener, connect, listen } from 'quichex';
+import { type Connection, connect, type Listener, listen } from 'quichex';
 import { isMain, localConfigs } from './shared.js';
 
 /** Serves one connection: every bidi stream is sent back as it arrives. */
@@ -22,7 +22,12 @@ export async function echoRoundTrip(message: string): Promise<string> {
   const configs = await localConfigs('echo');
   let listener: Listener | undefined;
   try {
-    listener = await listen({ host: '127.0.0.1', port: 0, config: configs.server, onConnection: echoConnection });
+    listener = await listen({
+      host: '127.0.0.1',
+      port: 0,
+      config: configs.server,
+      onConnection: echoConnection,
+    });
     const conn = await connect({ host: 'localhost', port: listener.address().port, config: configs.client });
     try {
       const stream = await conn.openStream();

@@ -34,7 +34,7 @@ function receiveInto(dir: string): (conn: Connection) => Promise<void> {
         const hash = createHash('sha256');
         for await (const chunk of stream) {
           hash.update(chunk);
-          if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
+          if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
         }
         out.end();
         await finished(out);
@@ -45,11 +45,19 @@ function receiveInto(dir: string): (conn: Connection) => Promise<void> {
 }
 
 /** Uploads `file` to a local server; calls `onProgress(sent, total)` as it goes. */
-export async function transferFile(file: string, onProgress?: (sent: number, total: number) => void): Promise<TransferResult> {
+export async function transferFile(
+  file: string,
+  onProgress?: (sent: number, total: number) => void,
+): Promise<TransferResult> {
   const total = (await stat(file)).size;
   const dir = await mkdtemp(path.join(tmpdir(), 'quichex-upload-'));
   const configs = await localConfigs('file-transfer');
-  const listener = await listen({ host: '127.0.0.1', port: 0, config: configs.server, onConnection: receiveInto(dir) });
+  const listener = await listen({
+    host: '127.0.0.1',
+    port: 0,
+    config: configs.server,
+    onConnection: receiveInto(dir),
+  });
   try {
     const conn = await connect({ host: 'localhost', port: listener.address().port, config: configs.client });
     try {
@@ -66,7 +74,13 @@ export async function transferFile(file: string, onProgress?: (sent: number, tot
       }
       await stream.end();
       const answer = JSON.parse((await reply).toString()) as { sha256: string; storedAt: string };
-      return { bytes: sent, sha256: hash.digest('hex'), serverSha256: answer.sha256, storedAt: answer.storedAt, ms: performance.now() - t0 };
+      return {
+        bytes: sent,
+        sha256: hash.digest('hex'),
+        serverSha256: answer.sha256,
+        storedAt: answer.storedAt,
+        ms: performance.now() - t0,
+      };
     } finally {
       await conn.close();
     }
@@ -91,7 +105,9 @@ if (isMain(import.meta.url)) {
     }
   }).then((r) => {
     const ok = r.sha256 === r.serverSha256;
-    console.log(`${r.bytes} bytes in ${r.ms.toFixed(0)} ms; SHA-256 ${ok ? 'verified' : 'MISMATCH'} ${r.sha256}`);
+    console.log(
+      `${r.bytes} bytes in ${r.ms.toFixed(0)} ms; SHA-256 ${ok ? 'verified' : 'MISMATCH'} ${r.sha256}`,
+    );
     process.exitCode = ok ? 0 : 1;
   });
 }

@@ -466,6 +466,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       }
       this.#drainPathEvents(conn);
       if (this.#streamCredit.waiting) this.#streamCredit.notify();
+      if (!this.#isEstablished && this.#established.waiting) this.#failHandshakeEarly(conn);
       this.#owner.afterProcess?.(this);
       if (this.#conn !== null) this.flush();
     } catch (err) {
@@ -822,6 +823,23 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       reason: '',
       graceful: true,
     };
+  }
+
+  /**
+   * A handshake that quiche has already given up on (TLS alert, ALPN
+   * mismatch, refusal) fails `connect()` now rather than after the draining
+   * period; the connection itself still drains and frees as usual.
+   */
+  #failHandshakeEarly(conn: q.QuicheConn): void {
+    if (!q.quiche_conn_is_draining(conn) && !q.quiche_conn_is_closed(conn)) {
+      s.lenOut[0] = 0n;
+      const closing =
+        q.quiche_conn_local_error(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut) ||
+        q.quiche_conn_peer_error(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut);
+      if (!closing) return;
+    }
+    const info = this.#readCloseInfo(conn);
+    this.#established.fail(new QuicError(info.code, describeClose(info), { errorCode: info.errorCode, type: info.type, remote: !info.local }));
   }
 
   #finish(info: CloseInfo, cause?: QuicError): void {
