@@ -179,14 +179,14 @@ describe('quichex CLI against quichex serve', () => {
       );
       expect(missing.code).toBe(2);
       expect(missing.err).toContain('not found');
-      const escape = await quichex(
+      const outside = await quichex(
         'get',
         `127.0.0.1:${server.port}/../../etc/passwd`,
         '--out',
         path.join(work, 'y'),
         ...trust,
       );
-      expect(escape.code).not.toBe(0);
+      expect(outside.code).not.toBe(0);
     } finally {
       await server.stop();
     }

@@ -12,7 +12,10 @@
 declare const brand: unique symbol;
 
 /** A native pointer tagged with the C type it points to. */
-export type Handle<Name extends string> = bigint & { readonly [brand]: Name };
+export type Handle<Name extends string> = bigint & {
+  /** Compile-time tag naming the C type; it does not exist at run time. */
+  readonly [brand]: Name;
+};
 
 /** `quiche_config *`: transport configuration, freed with `quiche_config_free`. */
 export type QuicheConfig = Handle<'quiche_config'>;

@@ -81,7 +81,13 @@ koffi.proto(
 /** A bound C function as koffi exposes it, with its parsed prototype. */
 export interface BoundFunction {
   (...args: unknown[]): unknown;
-  readonly info: { readonly name: string; readonly arguments: readonly unknown[] };
+  /** The prototype koffi parsed for the function. */
+  readonly info: {
+    /** The C function name, e.g. `quiche_conn_send`. */
+    readonly name: string;
+    /** koffi's description of each C parameter (type and direction), in order. */
+    readonly arguments: readonly unknown[];
+  };
 }
 
 const bound = new Map<string, BoundFunction>();
@@ -106,7 +112,16 @@ export function bind<F>(prototype: string): F {
   return fn as unknown as F;
 }
 
-/** Every function bound so far, by C name (for coverage checks and introspection). */
+/**
+ * Every function bound so far, by C name (for coverage checks and introspection).
+ *
+ * @example
+ * ```ts
+ * import { boundFunctions } from '@quichex/ffi';
+ * const send = boundFunctions().get('quiche_conn_send');
+ * console.log(send?.info.arguments.length); // 4
+ * ```
+ */
 export function boundFunctions(): ReadonlyMap<string, BoundFunction> {
   return bound;
 }

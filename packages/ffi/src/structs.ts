@@ -124,12 +124,19 @@ export const H3StatsType = koffi.struct('quiche_h3_stats', {
 
 /** Byte sizes of the structs, for allocating the raw buffers the bindings take. */
 export const StructSize = {
+  /** `quiche_recv_info` (32; normally held by {@link RecvInfo} instead). */
   quiche_recv_info: koffi.sizeof(RecvInfoType),
+  /** `quiche_send_info` (288), the `out_info` of `quiche_conn_send`; decode with {@link decodeSendInfo}. */
   quiche_send_info: koffi.sizeof(SendInfoType),
+  /** `quiche_stats`, filled by `quiche_conn_stats`; decode with {@link decodeStats}. */
   quiche_stats: koffi.sizeof(StatsType),
+  /** `quiche_transport_params`, filled by `quiche_conn_peer_transport_params`; decode with {@link decodeTransportParams}. */
   quiche_transport_params: koffi.sizeof(TransportParamsType),
+  /** `quiche_path_stats`, filled by `quiche_conn_path_stats`; decode with {@link decodePathStats}. */
   quiche_path_stats: koffi.sizeof(PathStatsType),
+  /** `quiche_h3_stats`, filled by `quiche_h3_conn_stats`; decode with {@link decodeH3Stats}. */
   quiche_h3_stats: koffi.sizeof(H3StatsType),
+  /** `struct sockaddr_storage`, big enough for any socket address (IPv4 or IPv6). */
   sockaddr_storage: 128,
 } as const;
 
@@ -200,13 +207,25 @@ function parseIPv6(address: string): number[] | null {
  *
  * @throws {TypeError} when `address` is not an IPv4 or IPv6 literal.
  * @throws {RangeError} when `port` is not an integer in 0..65535.
+ *
+ * @example
+ * ```ts
+ * const local = encodeSockaddr('0.0.0.0', 0);
+ * const peer = encodeSockaddr('127.0.0.1', 4433); // peer.len === 16
+ * const conn = quiche_connect('localhost', scid, scid.length, local.buf, local.len, peer.buf, peer.len, config);
+ * ```
  */
 export function encodeSockaddr(
   address: string,
   port: number,
   out: Uint8Array = new Uint8Array(SOCKADDR_IN6_LEN),
   scopeId = 0,
-): { buf: Uint8Array; len: number } {
+): {
+  /** `out`, now holding the encoded address. */
+  buf: Uint8Array;
+  /** Length of the encoded address: {@link SOCKADDR_IN_LEN} or {@link SOCKADDR_IN6_LEN}. */
+  len: number;
+} {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`port must be an integer in 0..65535, got ${port}`);
   }
@@ -262,6 +281,12 @@ function formatIPv6(bytes: Uint8Array): string {
  * Returns `null` for a length of 0 (quiche's "no address").
  *
  * @throws {RangeError} for a family other than AF_INET/AF_INET6.
+ *
+ * @example
+ * ```ts
+ * const { buf, len } = encodeSockaddr('::1', 443);
+ * decodeSockaddr(buf, 0, len); // { family: 'IPv6', address: '::1', port: 443, scopeId: 0 }
+ * ```
  */
 export function decodeSockaddr(buf: Uint8Array, offset = 0, len = SOCKADDR_IN6_LEN): SocketAddress | null {
   if (len === 0) return null;
@@ -292,6 +317,19 @@ export function decodeSockaddr(buf: Uint8Array, offset = 0, len = SOCKADDR_IN6_L
  * A reusable `quiche_recv_info` in native memory, with room for both
  * addresses. Pass {@link RecvInfo.ptr} to `quiche_conn_recv`; call
  * {@link RecvInfo.free} when done with it.
+ *
+ * @example
+ * ```ts
+ * const info = new RecvInfo();
+ * info.setTo(local.buf, local.len);
+ * socket.on('message', (msg, rinfo) => {
+ *   const from = encodeSockaddr(rinfo.address, rinfo.port);
+ *   info.setFrom(from.buf, from.len);
+ *   quiche_conn_recv(conn, msg, msg.length, info.ptr);
+ * });
+ * // later, once the connection is gone:
+ * info.free();
+ * ```
  */
 export class RecvInfo {
   /** Address of the native `quiche_recv_info`. */
@@ -339,7 +377,20 @@ export interface SendInfo {
   readonly at: bigint;
 }
 
-/** Decodes a `quiche_send_info` from the raw buffer given to `quiche_conn_send`. */
+/**
+ * Decodes a `quiche_send_info` from the raw buffer given to `quiche_conn_send`.
+ *
+ * @example
+ * ```ts
+ * const out = new Uint8Array(1350);
+ * const sendInfo = new Uint8Array(StructSize.quiche_send_info);
+ * const written = quiche_conn_send(conn, out, out.length, sendInfo);
+ * if (written > 0) {
+ *   const { to } = decodeSendInfo(sendInfo);
+ *   if (to) socket.send(out.subarray(0, written), to.port, to.address);
+ * }
+ * ```
+ */
 export function decodeSendInfo(buf: Uint8Array): SendInfo {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const fromLen = view.getUint32(128, true);
@@ -354,71 +405,137 @@ function decodeStruct<T>(buf: Uint8Array, type: TypeObject): T {
 
 /** `quiche_stats` as a plain object (counts as `number`, byte counters as {@link U64}). */
 export interface Stats {
+  /** QUIC packets received on the connection (all paths). */
   recv: number;
+  /** QUIC packets sent on the connection (all paths). */
   sent: number;
+  /** Sent packets declared lost. */
   lost: number;
+  /** Packets declared lost that the peer acknowledged afterwards. */
   spurious_lost: number;
+  /** Sent packets that carried retransmitted data. */
   retrans: number;
+  /** Bytes of QUIC packets sent. */
   sent_bytes: U64;
+  /** Bytes of QUIC packets received. */
   recv_bytes: U64;
+  /** Bytes of sent packets that the peer acknowledged. */
   acked_bytes: U64;
+  /** Bytes of sent packets declared lost. */
   lost_bytes: U64;
+  /** Stream data bytes sent again after a loss. */
   stream_retrans_bytes: U64;
+  /** DATAGRAM frames received. */
   dgram_recv: number;
+  /** DATAGRAM frames sent. */
   dgram_sent: number;
+  /** Paths the connection knows; valid `idx` values for `quiche_conn_path_stats` are 0 to `paths_count - 1`. */
   paths_count: number;
+  /** Streams this endpoint reset (RESET_STREAM sent). */
   reset_stream_count_local: U64;
+  /** Streams this endpoint stopped reading (STOP_SENDING sent). */
   stopped_stream_count_local: U64;
+  /** Streams the peer reset. */
   reset_stream_count_remote: U64;
+  /** Streams the peer asked this endpoint to stop sending on. */
   stopped_stream_count_remote: U64;
+  /** DATA_BLOCKED frames sent: this endpoint was held back by the connection-level flow control limit. */
   data_blocked_sent_count: U64;
+  /** STREAM_DATA_BLOCKED frames sent: a stream was held back by its flow control limit. */
   stream_data_blocked_sent_count: U64;
+  /** DATA_BLOCKED frames received: the peer was held back by this endpoint's connection-level limit. */
   data_blocked_recv_count: U64;
+  /** STREAM_DATA_BLOCKED frames received: a peer stream was held back by this endpoint's stream limit. */
   stream_data_blocked_recv_count: U64;
+  /** STREAMS_BLOCKED frames for bidirectional streams received: the peer wanted to open more than allowed. */
   streams_blocked_bidi_recv_count: U64;
+  /** STREAMS_BLOCKED frames for unidirectional streams received: the peer wanted to open more than allowed. */
   streams_blocked_uni_recv_count: U64;
+  /** PATH_CHALLENGE frames received. */
   path_challenge_rx_count: U64;
+  /** Total time, in milliseconds, that this endpoint had data in flight (being sent or awaiting acknowledgement). */
   bytes_in_flight_duration_msec: U64;
+  /** Diagnostic: true when quiche's running total of buffered outgoing stream bytes disagrees with the streams' actual buffers, which can stall the connection or over-buffer. */
   tx_buffered_inconsistent: boolean;
 }
 
-/** Decodes the buffer filled by `quiche_conn_stats`. */
+/**
+ * Decodes the buffer filled by `quiche_conn_stats`.
+ *
+ * @example
+ * ```ts
+ * const buf = new Uint8Array(StructSize.quiche_stats);
+ * quiche_conn_stats(conn, buf);
+ * const { sent, lost, paths_count } = decodeStats(buf);
+ * ```
+ */
 export function decodeStats(buf: Uint8Array): Stats {
   return decodeStruct<Stats>(buf, StatsType);
 }
 
 /** `quiche_path_stats` as a plain object, with the addresses decoded. */
 export interface PathStats {
+  /** Local address of the path, or `null` when quiche reported none. */
   local_addr: SocketAddress | null;
+  /** Peer address of the path, or `null` when quiche reported none. */
   peer_addr: SocketAddress | null;
   /** -1 failed, 0 unknown, 1 validating, 2 validating MTU, 3 validated. */
   validation_state: number;
+  /** Whether this is the active path, the one non-probing packets go out on. */
   active: boolean;
+  /** QUIC packets received on this path. */
   recv: number;
+  /** QUIC packets sent on this path. */
   sent: number;
+  /** Packets sent on this path and declared lost. */
   lost: number;
+  /** Packets sent on this path that carried retransmitted data. */
   retrans: number;
+  /** How many times the probe timeout (PTO) fired: a count of loss episodes, less dependent on how much was in flight than `lost`. */
   total_pto_count: number;
+  /** DATAGRAM frames received on this path. */
   dgram_recv: number;
+  /** DATAGRAM frames sent on this path. */
   dgram_sent: number;
   /** Smoothed RTT in nanoseconds. */
   rtt: U64;
+  /** Lowest RTT sample seen, in nanoseconds (0 before the first sample). */
   min_rtt: U64;
   /** Always 0: quiche's C API never writes this field (the buffer must be zeroed first). */
   max_rtt: U64;
+  /** RTT variation estimate, in nanoseconds. */
   rttvar: U64;
+  /** Congestion window, in bytes. */
   cwnd: number;
+  /** Bytes of QUIC packets sent on this path. */
   sent_bytes: U64;
+  /** Bytes of QUIC packets received on this path. */
   recv_bytes: U64;
+  /** Bytes of packets sent on this path and declared lost. */
   lost_bytes: U64;
+  /** Stream data bytes sent again on this path after a loss. */
   stream_retrans_bytes: U64;
+  /** Current path MTU, in bytes: the largest UDP payload quiche sends on this path. */
   pmtu: number;
+  /** Latest delivery rate estimate, in bytes per second. */
   delivery_rate: U64;
+  /** Bandwidth estimate of the congestion controller, in bytes per second; 0 when it has none (only BBR provides one). */
   max_bandwidth: U64;
+  /** Congestion window, in bytes, when slow start (or BBR startup) ended; 0 while still in it. */
   startup_exit_cwnd: U64;
 }
 
-/** Decodes the buffer filled by `quiche_conn_path_stats` (zero it before the call). */
+/**
+ * Decodes the buffer filled by `quiche_conn_path_stats` (zero it before the call).
+ *
+ * @example
+ * ```ts
+ * const buf = new Uint8Array(StructSize.quiche_path_stats); // fresh, so zeroed
+ * if (quiche_conn_path_stats(conn, 0, buf) === 0) {
+ *   const { rtt, cwnd } = decodePathStats(buf); // rtt in ns, cwnd in bytes
+ * }
+ * ```
+ */
 export function decodePathStats(buf: Uint8Array): PathStats {
   const raw = decodeStruct<Record<string, unknown>>(buf, PathStatsType);
   const localLen = raw.local_addr_len as number;
@@ -433,19 +550,31 @@ export function decodePathStats(buf: Uint8Array): PathStats {
 
 /** The peer's transport parameters that can be read reliably from `quiche_transport_params`. */
 export interface TransportParams {
+  /** Idle timeout the peer asked for, in milliseconds; 0 means it set none. */
   peer_max_idle_timeout: U64;
+  /** Largest UDP payload, in bytes, the peer is willing to receive. */
   peer_max_udp_payload_size: U64;
+  /** Initial connection-level flow control limit: bytes this endpoint may send across all streams. */
   peer_initial_max_data: U64;
+  /** Initial flow control limit, in bytes, for what this endpoint may send on bidirectional streams the peer opens. */
   peer_initial_max_stream_data_bidi_local: U64;
+  /** Initial flow control limit, in bytes, for what this endpoint may send on bidirectional streams it opens itself. */
   peer_initial_max_stream_data_bidi_remote: U64;
+  /** Initial flow control limit, in bytes, for what this endpoint may send on unidirectional streams it opens. */
   peer_initial_max_stream_data_uni: U64;
+  /** How many bidirectional streams this endpoint may open initially. */
   peer_initial_max_streams_bidi: U64;
+  /** How many unidirectional streams this endpoint may open initially. */
   peer_initial_max_streams_uni: U64;
+  /** Exponent the peer applies to the ACK Delay field of its ACK frames (delay in microseconds = field × 2^exponent). */
   peer_ack_delay_exponent: U64;
+  /** Longest time, in milliseconds, the peer will wait before sending an acknowledgement. */
   peer_max_ack_delay: U64;
+  /** True when the peer does not support this endpoint moving the connection to another address. */
   peer_disable_active_migration: boolean;
+  /** How many connection IDs from this endpoint the peer is willing to keep at once. */
   peer_active_conn_id_limit: U64;
-  /** `null` when the peer did not advertise DATAGRAM support. */
+  /** Largest DATAGRAM frame, in bytes, the peer accepts; `null` when it did not advertise DATAGRAM support. */
   peer_max_datagram_frame_size: number | null;
 }
 
@@ -456,12 +585,25 @@ export interface TransportParams {
  * 96) are wrong for it. Checked by the transport-params behaviour test.
  */
 export const TransportParamsActualOffset = {
+  /** Byte offset of `peer_active_conn_id_limit` (`uint64_t`). */
   peer_active_conn_id_limit: 80,
+  /** Byte offset of `peer_max_datagram_frame_size` (`ssize_t`, negative when absent). */
   peer_max_datagram_frame_size: 88,
+  /** Byte offset of `peer_disable_active_migration` (`bool`, one byte). */
   peer_disable_active_migration: 96,
 } as const;
 
-/** Decodes the buffer filled by `quiche_conn_peer_transport_params`, with the layout defect handled. */
+/**
+ * Decodes the buffer filled by `quiche_conn_peer_transport_params`, with the layout defect handled.
+ *
+ * @example
+ * ```ts
+ * const buf = new Uint8Array(StructSize.quiche_transport_params);
+ * if (quiche_conn_peer_transport_params(conn, buf)) {
+ *   const { peer_max_idle_timeout, peer_max_datagram_frame_size } = decodeTransportParams(buf);
+ * }
+ * ```
+ */
 export function decodeTransportParams(buf: Uint8Array): TransportParams {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const u64 = (off: number): U64 => {
@@ -489,11 +631,22 @@ export function decodeTransportParams(buf: Uint8Array): TransportParams {
 
 /** `quiche_h3_stats` as a plain object. */
 export interface H3Stats {
+  /** Bytes received on the peer's QPACK encoder stream. */
   qpack_encoder_stream_recv_bytes: U64;
+  /** Bytes received on the peer's QPACK decoder stream. */
   qpack_decoder_stream_recv_bytes: U64;
 }
 
-/** Decodes the buffer filled by `quiche_h3_conn_stats`. */
+/**
+ * Decodes the buffer filled by `quiche_h3_conn_stats`.
+ *
+ * @example
+ * ```ts
+ * const buf = new Uint8Array(StructSize.quiche_h3_stats);
+ * quiche_h3_conn_stats(h3, buf);
+ * const { qpack_encoder_stream_recv_bytes } = decodeH3Stats(buf);
+ * ```
+ */
 export function decodeH3Stats(buf: Uint8Array): H3Stats {
   return decodeStruct<H3Stats>(buf, H3StatsType);
 }

@@ -839,7 +839,13 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       if (!closing) return;
     }
     const info = this.#readCloseInfo(conn);
-    this.#established.fail(new QuicError(info.code, describeClose(info), { errorCode: info.errorCode, type: info.type, remote: !info.local }));
+    this.#established.fail(
+      new QuicError(info.code, describeClose(info), {
+        errorCode: info.errorCode,
+        type: info.type,
+        remote: !info.local,
+      }),
+    );
   }
 
   #finish(info: CloseInfo, cause?: QuicError): void {
