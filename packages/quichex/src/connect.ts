@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import * as q from '@quichex/ffi';
 import { Config, kHandle } from './config.js';
 import { Connection } from './connection.js';
-import { Endpoint, toSockaddr } from './endpoint.js';
+import { Endpoint, SOCKET_BUFFER_SIZE, toSockaddr } from './endpoint.js';
 import { abortReason, QuicError } from './errors.js';
 import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { checkInt, checkPort, checkSignal, checkString, describe } from './validate.js';
@@ -134,7 +134,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     },
   );
   socket.on('message', (msg, rinfo) => conn.receive(msg, rinfo.address, rinfo.port));
-  socket.on('error', (err: NodeJS.ErrnoException) => {
+  const onSocketError = (err: NodeJS.ErrnoException): void => {
     // On a connected socket, ICMP "port unreachable" arrives as ECONNREFUSED.
     if (
       !conn.established &&
@@ -144,7 +144,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
         new QuicError('ERR_QUIC_UNREACHABLE', `${host}:${port} is unreachable (${err.code})`, { cause: err }),
       );
     }
-  });
+  };
+  socket.on('error', onSocketError);
+  // The error may instead come back from a send (the kernel reports it once, to whichever comes first).
+  endpoint.onSendError = onSocketError;
   conn.flush();
 
   const timeout = AbortSignal.timeout(handshakeTimeout);
@@ -177,7 +180,11 @@ function openSocket(
   port: number,
 ): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket(v6 ? 'udp6' : 'udp4');
+    const socket = dgram.createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      recvBufferSize: SOCKET_BUFFER_SIZE,
+      sendBufferSize: SOCKET_BUFFER_SIZE,
+    });
     const fail = (err: NodeJS.ErrnoException): void => {
       socket.close();
       reject(

@@ -505,19 +505,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       this.#finish(this.#readCloseInfo(conn));
       return;
     }
-    if (!this.#isEstablished && this.#established.waiting && q.quiche_conn_is_draining(conn)) {
-      // The handshake failed (e.g. the peer refused us or the ALPN): report it now,
-      // not after the draining period (3 PTO, seconds at the initial RTT), which
-      // could otherwise outlast connect()'s handshakeTimeout and hide the cause.
-      const info = this.#readCloseInfo(conn);
-      this.#established.fail(
-        new QuicError(info.code, describeClose(info), {
-          errorCode: info.errorCode,
-          type: info.type,
-          remote: !info.local,
-        }),
-      );
-    }
     const ns = q.quiche_conn_timeout_as_nanos(conn);
     if (typeof ns === 'bigint' && ns === UINT64_MAX) timers.clear(this);
     else timers.set(this, performance.now() + Number(ns) / 1e6);
@@ -532,9 +519,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       const stream = this.#streams.get(id) ?? this.#acceptRemote(id);
       stream?.onReadable();
     }
+    // Probing an idle stream (see streamStopped) makes quiche report it again
+    // at once: hand each stream over once per drain, so the loop ends.
+    let seen: Set<number> | undefined;
     for (let guard = 0; guard < 100_000; guard++) {
       const id = Number(q.quiche_conn_stream_writable_next(conn));
       if (id < 0) break;
+      if (seen?.has(id)) continue;
+      (seen ??= new Set()).add(id);
       this.#streams.get(id)?.onWritable();
     }
   }
@@ -649,9 +641,12 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
 
   /** @internal */
   streamStopped(id: number): QuicError | null {
-    const conn = this.#conn;
-    if (conn === null || q.quiche_conn_stream_capacity(conn, id) !== E.QUICHE_ERR_STREAM_STOPPED) return null;
-    // Only a send reports the peer's code; a stopped stream is not re-armed by it.
+    if (this.#conn === null) return null;
+    // Only a send reports the peer's code. (Checking quiche_conn_stream_capacity
+    // first would avoid re-arming the stream, but it frees a stopped stream
+    // whose receiving side is finished, and the code with it: the event never
+    // fired and later writes took 0 bytes forever.) #drainStreams copes with
+    // the re-arming.
     try {
       this.streamSend(id, new Uint8Array(0), false);
     } catch (err) {

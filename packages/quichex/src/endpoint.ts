@@ -14,6 +14,14 @@ import { track } from './resources.js';
 
 const debug = debuglog('quichex');
 
+/**
+ * Socket buffer size asked of the kernel for both directions. Linux's
+ * default (208 KiB) holds under a hundred full-size packets, fewer than one
+ * congestion window at loopback speeds, so bursts overflow it and count as
+ * loss. The kernel caps the request at `net.core.rmem_max`/`wmem_max`.
+ */
+export const SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
+
 /** An encoded `struct sockaddr` and its length. */
 export interface Sockaddr {
   readonly buf: Uint8Array;
@@ -42,6 +50,12 @@ export class Endpoint {
   #closed = false;
   /** Packets handed to the kernel whose callback has not run yet. */
   inFlight = 0;
+  /**
+   * Told when the kernel refuses a packet. On a connected socket a pending
+   * ICMP error (ECONNREFUSED) is reported by the next send, not as an
+   * 'error' event, so a client must hear about it here.
+   */
+  onSendError: ((err: NodeJS.ErrnoException) => void) | null = null;
 
   constructor(socket: dgram.Socket, packetSize: number, connected = false) {
     this.socket = socket;
@@ -80,7 +94,10 @@ export class Endpoint {
     const done = (err: Error | null): void => {
       this.inFlight--;
       this.giveBack(buf);
-      if (err) debug('send to %s:%d failed: %s', address, port, err.message);
+      if (err) {
+        debug('send to %s:%d failed: %s', address, port, err.message);
+        this.onSendError?.(err as NodeJS.ErrnoException);
+      }
     };
     if (address === undefined) this.socket.send(buf, 0, len, done);
     else this.socket.send(buf, 0, len, port, address, done);

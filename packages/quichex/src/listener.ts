@@ -12,7 +12,7 @@ import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
 import { Config, kHandle } from './config.js';
 import { Connection, type ConnectionOwner } from './connection.js';
-import { Endpoint } from './endpoint.js';
+import { Endpoint, SOCKET_BUFFER_SIZE } from './endpoint.js';
 import { QuicError, TransportErrorCode } from './errors.js';
 import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { RetryTokens } from './retry.js';
@@ -443,7 +443,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
 async function bindSocket(host: string | undefined, port: number): Promise<dgram.Socket> {
   const tryBind = (type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> =>
     new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({ type, ipv6Only: false });
+      const socket = dgram.createSocket({
+        type,
+        ipv6Only: false,
+        recvBufferSize: SOCKET_BUFFER_SIZE,
+        sendBufferSize: SOCKET_BUFFER_SIZE,
+      });
       socket.once('error', (err) => {
         socket.close();
         reject(err);

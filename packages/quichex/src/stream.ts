@@ -277,9 +277,7 @@ export class Stream extends EventEmitter<StreamEvents> {
       return;
     }
     if (this.#writeDone) return;
-    // Nobody is writing: surface STOP_SENDING as an event even on an idle
-    // stream. (Probing with a write would re-arm the stream in quiche and
-    // have it reported writable again at once.)
+    // Nobody is writing: surface STOP_SENDING as an event even on an idle stream.
     const stopped = this.#host.streamStopped(this.id);
     if (stopped) this.#failWrite(stopped);
   }
