@@ -296,6 +296,11 @@ export class Config {
     if (!Array.isArray(protocols) || protocols.some((p) => typeof p !== 'string')) {
       throw new TypeError(`alpn must be an array of strings, got ${describe(protocols)}`);
     }
+    if (protocols.length === 0) throw new RangeError('alpn must name at least one protocol');
+    for (const [i, p] of protocols.entries()) {
+      const bytes = Buffer.byteLength(p, 'utf8');
+      if (bytes === 0 || bytes > 255) throw new RangeError(`alpn[${i}] must be 1..255 bytes, got ${bytes}`);
+    }
     const wire = q.encodeAlpn(protocols);
     const rc = q.quiche_config_set_application_protos(this.#h, wire, wire.length);
     if (rc < 0) throw new RangeError(`alpn ${JSON.stringify(protocols)} was rejected by quiche (${rc})`);

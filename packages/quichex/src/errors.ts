@@ -101,6 +101,7 @@ export const TransportErrorCode = {
 /** Chooses the stable code for a connection close seen in `peer_error`/`local_error`. */
 export function closeCode(isApp: boolean, errorCode: bigint): QuicErrorCode {
   if (isApp) return 'ERR_QUIC_APPLICATION_CLOSED';
+  if (errorCode === TransportErrorCode.NO_ERROR) return 'ERR_QUIC_CONNECTION_CLOSED';
   if (errorCode === TransportErrorCode.CONNECTION_REFUSED) return 'ERR_QUIC_CONNECTION_REFUSED';
   if (errorCode === TransportErrorCode.CRYPTO_NO_APPLICATION_PROTOCOL) return 'ERR_QUIC_ALPN_MISMATCH';
   // CRYPTO_ERROR range 0x100-0x1ff carries a TLS alert: a handshake failure.
