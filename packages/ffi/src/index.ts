@@ -71,5 +71,6 @@ export {
   H3Priority,
   type H3PriorityInit,
   library,
+  registerLogCallback,
 } from './native.js';
 export * from './structs.js';

@@ -125,3 +125,17 @@ export function bind<F>(prototype: string): F {
 export function boundFunctions(): ReadonlyMap<string, BoundFunction> {
   return bound;
 }
+
+/**
+ * Wraps `fn` as a native `quiche_log_cb` for `quiche_enable_debug_logging`.
+ * The callback is registered for good: quiche keeps the pointer for the life
+ * of the process, so it must never be unregistered.
+ *
+ * @example
+ * ```ts
+ * quiche_enable_debug_logging(registerLogCallback((line) => console.error(line)), null);
+ * ```
+ */
+export function registerLogCallback(fn: (line: string) => void): bigint {
+  return koffi.register((line: string) => fn(line), koffi.pointer(koffi.type('quiche_log_cb'))) as unknown as bigint;
+}

@@ -130,6 +130,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     { onClosed: () => endpoint.close() },
     {
       isServer: false,
+      dgramEnabled: config.dgram.enabled,
       dgramRecvQueueLen: config.dgram.recvQueueLen,
     },
   );

@@ -155,6 +155,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   readonly #incoming = new AsyncQueue<Stream>();
   readonly #datagrams = new AsyncQueue<Uint8Array>();
   readonly #dgramLimit: number;
+  readonly #dgramEnabled: boolean;
   readonly #streamCredit = new Signal();
   readonly #established = new Signal();
   #isEstablished = false;
@@ -178,7 +179,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     endpoint: Endpoint,
     peer: q.SocketAddress,
     owner: ConnectionOwner,
-    options: { isServer: boolean; dgramRecvQueueLen: number },
+    options: { isServer: boolean; dgramEnabled: boolean; dgramRecvQueueLen: number },
   ) {
     super();
     this.#conn = handle;
@@ -188,6 +189,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     this.#peer = peer;
     this.#peerSockaddr = toSockaddr(peer.address, peer.port, endpoint.isV6);
     this.#dgramLimit = options.dgramRecvQueueLen;
+    this.#dgramEnabled = options.dgramEnabled;
     this.#nextBidi = this.#isServer ? 1 : 0;
     this.#nextUni = this.#isServer ? 3 : 2;
     this.closed = new Promise((resolve) => {
@@ -257,10 +259,12 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     return this.#datagrams.next(checkSignal(options.signal));
   }
 
-  /** The largest datagram payload that can be sent now, or `null` when the peer does not accept datagrams. */
+  /** The largest datagram payload that can be sent now, or `null` when either side did not enable datagrams. */
   get maxDatagramSize(): number | null {
     const conn = this.#live();
-    const n = q.quiche_conn_dgram_max_writable_len(conn);
+    // quiche looks only at the peer's limit; without our own dgram option its
+    // send queue holds nothing, and every send would fail as "queue full".
+    const n = this.#dgramEnabled ? q.quiche_conn_dgram_max_writable_len(conn) : -1;
     return n < 0 ? null : n;
   }
 
@@ -273,7 +277,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   sendDatagram(data: Uint8Array | string): void {
     const bytes = toBytes('data', data);
     const conn = this.#live();
-    const max = q.quiche_conn_dgram_max_writable_len(conn);
+    const max = this.#dgramEnabled ? q.quiche_conn_dgram_max_writable_len(conn) : -1;
     if (max < 0) {
       throw new QuicError(
         'ERR_QUIC_DATAGRAM_DISABLED',
@@ -519,16 +523,18 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       const stream = this.#streams.get(id) ?? this.#acceptRemote(id);
       stream?.onReadable();
     }
-    // Probing an idle stream (see streamStopped) makes quiche report it again
-    // at once: hand each stream over once per drain, so the loop ends.
-    let seen: Set<number> | undefined;
+    // quiche reports a peer's STOP_SENDING through this iterator only for a
+    // stream still in its writable set, and a stream leaves the set when
+    // returned. Idle streams with 'stopped' listeners are re-armed by their
+    // check, after the loop: inside it, they would be returned again forever.
+    const idle: Stream[] = [];
     for (let guard = 0; guard < 100_000; guard++) {
       const id = Number(q.quiche_conn_stream_writable_next(conn));
       if (id < 0) break;
-      if (seen?.has(id)) continue;
-      (seen ??= new Set()).add(id);
-      this.#streams.get(id)?.onWritable();
+      const stream = this.#streams.get(id);
+      if (stream?.onWritable()) idle.push(stream);
     }
+    for (const stream of idle) stream.checkStopped();
   }
 
   #acceptRemote(id: number): Stream | undefined {
@@ -642,11 +648,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** @internal */
   streamStopped(id: number): QuicError | null {
     if (this.#conn === null) return null;
-    // Only a send reports the peer's code. (Checking quiche_conn_stream_capacity
-    // first would avoid re-arming the stream, but it frees a stopped stream
-    // whose receiving side is finished, and the code with it: the event never
-    // fired and later writes took 0 bytes forever.) #drainStreams copes with
-    // the re-arming.
+    // Only a send reports the peer's code, and it keeps the stream armed (see
+    // #drainStreams). quiche_conn_stream_capacity would free a stopped stream
+    // whose receiving side is finished, and the code with it: no event, and
+    // later writes took 0 bytes forever.
     try {
       this.streamSend(id, new Uint8Array(0), false);
     } catch (err) {
@@ -658,7 +663,12 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** @internal */
   streamWantWritable(id: number, len: number): boolean {
     const rc = q.quiche_conn_stream_writable(this.#live(), id, len);
-    // An error (stopped, finished) is reported by the next write attempt.
+    // STOP_SENDING is reported, with its code, by the next write attempt. Any
+    // other error means quiche no longer has the stream: a write would take 0
+    // bytes, and the writer would spin.
+    if (rc < 0 && rc !== E.QUICHE_ERR_STREAM_STOPPED) {
+      throw quicheError(rc, `writing stream ${id}`, { streamId: id });
+    }
     return rc !== 0;
   }
 

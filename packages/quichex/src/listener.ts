@@ -288,6 +288,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     attachLogs(handle, this.#logs, 'server');
     const conn = new Connection(handle, this.#endpoint, peer, this, {
       isServer: true,
+      dgramEnabled: this.#config.dgram.enabled,
       dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
     });
     this.#map(conn, Buffer.from(newScid).toString('latin1'));

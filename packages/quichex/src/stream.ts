@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { Duplex } from 'node:stream';
-import { QuicError } from './errors.js';
+import { abortReason, QuicError } from './errors.js';
 import { checkErrorCode, checkInt, checkSignal, toBytes } from './validate.js';
 import { Signal } from './waiters.js';
 
@@ -96,6 +96,11 @@ export class Stream extends EventEmitter<StreamEvents> {
     // A uni stream has only one side; the other is done from the start.
     this.#readDone = this.direction === 'uni' && this.origin === 'local';
     this.#writeDone = this.direction === 'uni' && this.origin === 'remote';
+    // A 'stopped' listener wants STOP_SENDING even while nobody writes: check
+    // now (after the listener is added), which also arms later checks.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'stopped') queueMicrotask(() => this.checkStopped());
+    });
   }
 
   /** Whether this side can still read. */
@@ -171,14 +176,14 @@ export class Stream extends EventEmitter<StreamEvents> {
   write(data: Uint8Array | string, options: StreamWaitOptions = {}): Promise<void> {
     const bytes = toBytes('data', data);
     const signal = checkSignal(options.signal);
-    return this.#enqueue(() => this.#writeAll(bytes, false, signal));
+    return this.#enqueue(() => this.#writeAll(bytes, false, signal), signal);
   }
 
   /** Writes `data` (if any) and then FIN. Resolves once quiche accepted both. */
   end(data?: Uint8Array | string, options: StreamWaitOptions = {}): Promise<void> {
     const bytes = data === undefined ? new Uint8Array(0) : toBytes('data', data);
     const signal = checkSignal(options.signal);
-    return this.#enqueue(() => this.#writeAll(bytes, true, signal));
+    return this.#enqueue(() => this.#writeAll(bytes, true, signal), signal);
   }
 
   /**
@@ -270,14 +275,22 @@ export class Stream extends EventEmitter<StreamEvents> {
     this.#readWake.notify();
   }
 
-  /** @internal quiche reported the stream writable (credit, or the peer stopped it). */
-  onWritable(): void {
+  /**
+   * @internal quiche reported the stream writable (credit, or the peer
+   * stopped it). Returns `true` when nobody is writing but 'stopped' has
+   * listeners: the connection then calls {@link Stream.checkStopped}.
+   */
+  onWritable(): boolean {
     if (this.#writeWake.waiting) {
       this.#writeWake.notify();
-      return;
+      return false;
     }
+    return !this.#writeDone && this.listenerCount('stopped') > 0;
+  }
+
+  /** @internal Surfaces STOP_SENDING as an event on an idle stream; the check keeps quiche reporting the stream. */
+  checkStopped(): void {
     if (this.#writeDone) return;
-    // Nobody is writing: surface STOP_SENDING as an event even on an idle stream.
     const stopped = this.#host.streamStopped(this.id);
     if (stopped) this.#failWrite(stopped);
   }
@@ -296,10 +309,31 @@ export class Stream extends EventEmitter<StreamEvents> {
     }
   }
 
-  #enqueue(op: () => Promise<void>): Promise<void> {
-    const run = this.#writing.then(op, op);
+  #enqueue(op: () => Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+    // Writes run one at a time, in call order. One still waiting for its turn
+    // rejects as soon as its signal aborts (and then never runs), not when
+    // the writes before it are done.
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    const run = this.#writing.then(() => {
+      if (signal?.aborted) throw abortReason(signal);
+      return op();
+    });
     this.#writing = run.catch(() => undefined);
-    return run;
+    if (!signal) return run;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => reject(abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      run.then(
+        () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        (err: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(err);
+        },
+      );
+    });
   }
 
   #checkWritable(): void {

@@ -6,7 +6,12 @@ describe('echo over loopback', () => {
   it('handshakes over IPv4 and echoes a bidi stream', async () => {
     const server = await echoServer();
     afterAll(() => server.close());
-    const conn = await connect({ host: '127.0.0.1', port: server.address().port, config: clientConfig(), serverName: 'localhost' });
+    const conn = await connect({
+      host: '127.0.0.1',
+      port: server.address().port,
+      config: clientConfig(),
+      serverName: 'localhost',
+    });
     expect(conn.established).toBe(true);
     const info = conn.info();
     expect(info.alpn).toBe('test');

@@ -50,7 +50,9 @@ export async function echoStreams(conn: Connection): Promise<void> {
 }
 
 /** An echo server on 127.0.0.1 (or `host`), port 0. */
-export async function echoServer(options: { host?: string; config?: Config; retry?: boolean } = {}): Promise<Listener> {
+export async function echoServer(
+  options: { host?: string; config?: Config; retry?: boolean } = {},
+): Promise<Listener> {
   return listen({
     host: options.host ?? '127.0.0.1',
     port: 0,

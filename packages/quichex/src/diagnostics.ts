@@ -1,0 +1,65 @@
+/**
+ * Observability without dependencies: `node:diagnostics_channel` channels
+ * that tools can subscribe to, and forwarding of quiche's own debug log.
+ *
+ * | channel | published when | message |
+ * |---|---|---|
+ * | `quichex:connection:created` | a connection object exists (client connect or server accept) | `{ connection, isServer }` |
+ * | `quichex:connection:established` | the handshake completed | `{ connection }` |
+ * | `quichex:connection:closed` | the connection closed and was freed | `{ connection, info }` |
+ * | `quichex:stream:opened` | a stream was opened locally or by the peer | `{ connection, stream }` |
+ * | `quichex:stream:closed` | both sides of a stream are done | `{ connection, stream }` |
+ * | `quichex:datagram` | a datagram was sent or received | `{ connection, direction: 'in' \| 'out', size }` |
+ * | `quichex:path` | a path event (new, validated, failed, closed, peer migrated, …) | `{ connection, event }` |
+ * | `quichex:packet-loss` | quiche declared packets lost since the last check | `{ connection, lost, totalLost }` |
+ *
+ * Messages carry live objects; subscribers must not keep them past the
+ * connection's life. Publishing costs nothing when nobody subscribes.
+ *
+ * @example
+ * ```ts
+ * import diagnostics_channel from 'node:diagnostics_channel';
+ * diagnostics_channel.subscribe('quichex:connection:closed', ({ info }) => console.log('closed', info.code));
+ * ```
+ *
+ * @module
+ */
+import diagnostics_channel from 'node:diagnostics_channel';
+import * as q from '@quichex/ffi';
+
+/** The channels, by short name. */
+export const channels = {
+  connectionCreated: diagnostics_channel.channel('quichex:connection:created'),
+  connectionEstablished: diagnostics_channel.channel('quichex:connection:established'),
+  connectionClosed: diagnostics_channel.channel('quichex:connection:closed'),
+  streamOpened: diagnostics_channel.channel('quichex:stream:opened'),
+  streamClosed: diagnostics_channel.channel('quichex:stream:closed'),
+  datagram: diagnostics_channel.channel('quichex:datagram'),
+  path: diagnostics_channel.channel('quichex:path'),
+  packetLoss: diagnostics_channel.channel('quichex:packet-loss'),
+} as const;
+
+let debugSink: ((line: string) => void) | null = null;
+let debugInstalled = false;
+
+/**
+ * Forwards quiche's internal debug log (every trace line, formatted by
+ * quiche) to `sink`; `null` stops forwarding. quiche keeps its logger for
+ * the life of the process, so the native hook is installed once and later
+ * calls only change where lines go. Meant for debugging: it is verbose and
+ * slows every connection down.
+ *
+ * @example
+ * ```ts
+ * enableQuicheDebugLog((line) => process.stderr.write(`${line}\n`));
+ * ```
+ */
+export function enableQuicheDebugLog(sink: ((line: string) => void) | null): void {
+  if (sink !== null && typeof sink !== 'function') throw new TypeError('sink must be a function or null');
+  debugSink = sink;
+  if (sink === null || debugInstalled) return;
+  // Registered (not transient) because quiche calls it after this returns;
+  // never unregistered, because quiche never forgets it.
+  const cb = q.registerLogCallback((line) => debugSink?.(line));
+  if (q.quiche_enable_debug_logging(cb, null) === 0) debugInstalled = true;
+}
