@@ -137,5 +137,8 @@ export function boundFunctions(): ReadonlyMap<string, BoundFunction> {
  * ```
  */
 export function registerLogCallback(fn: (line: string) => void): bigint {
-  return koffi.register((line: string) => fn(line), koffi.pointer(koffi.type('quiche_log_cb'))) as unknown as bigint;
+  return koffi.register(
+    (line: string) => fn(line),
+    koffi.pointer(koffi.type('quiche_log_cb')),
+  ) as unknown as bigint;
 }
