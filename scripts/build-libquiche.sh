@@ -20,14 +20,15 @@ start=$(date +%s)
 cargo build --release --locked --manifest-path "$recipe/Cargo.toml" --target-dir "$target_dir"
 lib="$target_dir/release/libquiche.so"
 
-# The exported surface must be quiche's C API and nothing else: a stray
+# The exported surface must be quiche's C API plus our quichex_* glue and
+# nothing else: a stray
 # BoringSSL or Rust symbol could interpose with Node's own OpenSSL.
 exported=$(nm -D --defined-only "$lib" | awk '$2 == "T" {print $3}')
-count=$(grep -c '^quiche_' <<<"$exported" || true)
-others=$(grep -vc '^quiche_' <<<"$exported" || true)
+count=$(grep -c "^quiche_" <<<"$exported" || true)
+others=$(grep -vEc '^quichex?_' <<<"$exported" || true)
 if [ "$others" -ne 0 ]; then
   echo "build-libquiche: libquiche.so exports non-quiche symbols:" >&2
-  grep -v '^quiche_' <<<"$exported" | head >&2
+  grep -vE '^quichex?_' <<<"$exported" | head >&2
   exit 1
 fi
 
@@ -37,4 +38,4 @@ cp "$lib" "$dest/libquiche.so"
 header=$(cargo metadata --locked --format-version 1 --manifest-path "$recipe/Cargo.toml" \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).packages.find(p=>p.name==="quiche");console.log(require("path").join(require("path").dirname(p.manifest_path),"include","quiche.h"))})')
 cp "$header" "$dest/quiche.h"
-echo "build-libquiche: $count quiche_* symbols exported; placed in ${dest#$root/} ($(( $(date +%s) - start ))s)"
+echo "build-libquiche: $count quiche_* and $(grep -c '^quichex_' <<<"$exported" || true) quichex_* symbols exported; placed in ${dest#$root/} ($(( $(date +%s) - start ))s)"

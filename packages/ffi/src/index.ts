@@ -47,6 +47,7 @@ import './bindings/dgram.js';
 import './bindings/path.js';
 import './bindings/misc.js';
 import './bindings/h3.js';
+import './bindings/quichex.js';
 
 export * from './bindings/config.js';
 export * from './bindings/dgram.js';
@@ -56,6 +57,7 @@ export * from './bindings/lib.js';
 export * from './bindings/misc.js';
 export * from './bindings/packet.js';
 export * from './bindings/path.js';
+export * from './bindings/quichex.js';
 export * from './bindings/state.js';
 export * from './bindings/stats.js';
 export * from './bindings/stream.js';

@@ -4,16 +4,18 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
 import { Config, kHandle } from './config.js';
 import { Connection } from './connection.js';
-import { Endpoint, SOCKET_BUFFER_SIZE, toSockaddr } from './endpoint.js';
+import { Endpoint, openClientSocket, toSockaddr } from './endpoint.js';
 import { abortReason, QuicError } from './errors.js';
 import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { checkInt, checkPort, checkSignal, checkString, describe } from './validate.js';
+
+const debug = debuglog('quichex');
 
 /** Options of {@link connect}. */
 export interface ConnectOptions extends ConnectionLogOptions {
@@ -33,6 +35,20 @@ export interface ConnectOptions extends ConnectionLogOptions {
   handshakeTimeout?: number;
   /** Aborts the attempt; the promise rejects with `signal.reason`. */
   signal?: AbortSignal;
+  /**
+   * A session from an earlier connection to the same server
+   * (`conn.session()` or the `'session'` event), to resume it: a shorter
+   * handshake, and 0-RTT with `earlyData`. An unusable session falls back to
+   * a full handshake.
+   */
+  session?: Uint8Array;
+  /**
+   * With a `session` and a config that enabled early data: resolve as soon as
+   * 0-RTT is possible, so streams and datagrams written before the handshake
+   * completes travel as early data. Check `info().earlyData` afterwards:
+   * `'rejected'` means quiche resent that data after the handshake.
+   */
+  earlyData?: boolean;
 }
 
 /**
@@ -82,6 +98,12 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   const logs = checkLogOptions(options);
   const signal = checkSignal(options.signal);
   if (signal?.aborted) throw abortReason(signal);
+  if (options.session !== undefined && !(options.session instanceof Uint8Array)) {
+    throw new TypeError(`session must be a Uint8Array, got ${describe(options.session)}`);
+  }
+  if (options.earlyData !== undefined && typeof options.earlyData !== 'boolean') {
+    throw new TypeError(`earlyData must be a boolean, got ${describe(options.earlyData)}`);
+  }
 
   let address: string;
   try {
@@ -95,7 +117,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   }
   if (signal?.aborted) throw abortReason(signal);
   const v6 = isIP(address) === 6;
-  const socket = await openSocket(
+  const socket = await openClientSocket(
     v6,
     options.localAddress ?? (v6 ? '::' : '0.0.0.0'),
     localPort,
@@ -123,6 +145,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     throw new QuicError('ERR_QUIC_TRANSPORT_ERROR', 'quiche could not create the client connection');
   }
   attachLogs(handle, logs, 'client');
+  if (options.session && options.session.length > 0) {
+    const rc = q.quiche_conn_set_session(handle, options.session, options.session.length);
+    if (rc < 0) debug('session not usable (%d): full handshake', rc);
+  }
   const conn = new Connection(
     handle,
     endpoint,
@@ -150,6 +176,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   // The error may instead come back from a send (the kernel reports it once, to whichever comes first).
   endpoint.onSendError = onSocketError;
   conn.flush();
+  if (options.earlyData && q.quiche_conn_is_in_early_data(handle)) return conn;
 
   const timeout = AbortSignal.timeout(handshakeTimeout);
   const wait = signal ? AbortSignal.any([signal, timeout]) : timeout;
@@ -171,37 +198,4 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     conn.destroy();
     throw err;
   }
-}
-
-function openSocket(
-  v6: boolean,
-  localAddress: string,
-  localPort: number,
-  address: string,
-  port: number,
-): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({
-      type: v6 ? 'udp6' : 'udp4',
-      recvBufferSize: SOCKET_BUFFER_SIZE,
-      sendBufferSize: SOCKET_BUFFER_SIZE,
-    });
-    const fail = (err: NodeJS.ErrnoException): void => {
-      socket.close();
-      reject(
-        new QuicError(
-          'ERR_QUIC_SOCKET',
-          `cannot open a UDP socket to ${address}:${port}: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      );
-    };
-    socket.once('error', fail);
-    socket.bind({ port: localPort, address: localAddress }, () => {
-      socket.connect(port, address, () => {
-        socket.removeListener('error', fail);
-        resolve(socket);
-      });
-    });
-  });
 }

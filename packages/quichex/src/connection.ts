@@ -15,11 +15,13 @@
  *
  * @module
  */
+
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
-import type { Endpoint, Sockaddr } from './endpoint.js';
-import { toSockaddr } from './endpoint.js';
+import { channels } from './diagnostics.js';
+import { Endpoint, openClientSocket, type Sockaddr, toSockaddr } from './endpoint.js';
 import { closeCode, QuicError, type QuicErrorCode, quicheError } from './errors.js';
 import { track } from './resources.js';
 import * as s from './scratch.js';
@@ -81,6 +83,11 @@ export interface ConnectionInfo {
   /** Whether the session was resumed from a ticket. */
   readonly resumed: boolean;
   readonly inEarlyData: boolean;
+  /**
+   * What became of 0-RTT: `'accepted'`, `'rejected'` (the peer declined; data
+   * was resent after the handshake), or `'none'` (not attempted or not known yet).
+   */
+  readonly earlyData: 'accepted' | 'rejected' | 'none';
   /** quiche's trace id, which also names qlog files. */
   readonly traceId: string;
   readonly peerTransportParams: PeerTransportParams | null;
@@ -116,12 +123,16 @@ export interface ConnectionEvents {
   error: [error: QuicError];
   /** The connection is closed and its resources freed. */
   closed: [info: CloseInfo];
+  /** (Client) A session ticket arrived: pass it as `connect({ session })` to resume later. */
+  session: [session: Uint8Array];
 }
 
 /** @internal What a connection's owner (listener or client) does for it. */
 export interface ConnectionOwner {
   /** Called after each process() on a live connection (server CID upkeep). */
   afterProcess?(conn: Connection): void;
+  /** Called when the connection issues a new source connection ID (key: its bytes as latin1). */
+  onScidIssued?(conn: Connection, key: string): void;
   /** Called once the connection is closed and freed. */
   onClosed(conn: Connection): void;
 }
@@ -131,6 +142,19 @@ const registry = new FinalizationRegistry<q.QuicheConn>((handle) => {
   track('connections', -1);
 });
 const reasonMax = 1024;
+const SPARE_SCIDS = 2;
+
+function earlyDataOutcome(reason: number): 'accepted' | 'rejected' | 'none' {
+  if (reason === q.EarlyDataReason.ACCEPTED) return 'accepted';
+  if (
+    reason === q.EarlyDataReason.UNKNOWN ||
+    reason === q.EarlyDataReason.DISABLED ||
+    reason === q.EarlyDataReason.NO_SESSION_OFFERED
+  ) {
+    return 'none';
+  }
+  return 'rejected';
+}
 
 /**
  * A QUIC connection, from `connect()` or a `Listener`.
@@ -146,7 +170,10 @@ const reasonMax = 1024;
  */
 export class Connection extends EventEmitter<ConnectionEvents> implements TimerOwner, StreamHost {
   #conn: q.QuicheConn | null;
-  readonly #endpoint: Endpoint;
+  /** The socket packets leave from; a client's changes when it migrates. */
+  #endpoint: Endpoint;
+  /** Every socket of this connection (more than one only after a client migration). */
+  readonly #endpoints: Endpoint[];
   readonly #owner: ConnectionOwner;
   readonly #isServer: boolean;
   #peer: q.SocketAddress;
@@ -166,6 +193,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** Peer stream ids below the highest seen whose data has not arrived yet. */
   readonly #skippedPeer = new Set<number>();
   #processScheduled = false;
+  /** Length of the last session ticket reported by the 'session' event. */
+  #sessionLen = 0;
   #lastError = 0;
   #closeInfo: CloseInfo | null = null;
   #terminal: QuicError | null = null;
@@ -184,6 +213,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     super();
     this.#conn = handle;
     this.#endpoint = endpoint;
+    this.#endpoints = [endpoint];
     this.#owner = owner;
     this.#isServer = options.isServer;
     this.#peer = peer;
@@ -197,6 +227,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     });
     track('connections', 1);
     registry.register(this, handle, this);
+    if (channels.connectionCreated.hasSubscribers) {
+      channels.connectionCreated.publish({ connection: this, isServer: this.#isServer });
+    }
   }
 
   // -- public API -------------------------------------------------------------
@@ -294,6 +327,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     if (rc === E.QUICHE_ERR_DONE)
       throw new QuicError('ERR_QUIC_DATAGRAM_QUEUE_FULL', 'the datagram send queue is full');
     if (rc < 0) throw quicheError(rc, 'sendDatagram');
+    if (channels.datagram.hasSubscribers)
+      channels.datagram.publish({ connection: this, direction: 'out', size: bytes.length });
     this.#scheduleProcess();
   }
 
@@ -338,11 +373,120 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       established: q.quiche_conn_is_established(conn),
       resumed: q.quiche_conn_is_resumed(conn),
       inEarlyData: q.quiche_conn_is_in_early_data(conn),
+      earlyData: earlyDataOutcome(q.quichex_conn_early_data_reason(conn)),
       traceId: text(q.quiche_conn_trace_id),
       peerTransportParams: haveParams
         ? (camel(q.decodeTransportParams(s.paramsBuf)) as PeerTransportParams)
         : null,
     };
+  }
+
+  /**
+   * (Client) The TLS session to resume this connection later with
+   * `connect({ session })`, or `null` before the server sent a ticket.
+   */
+  session(): Uint8Array | null {
+    const conn = this.#live();
+    s.lenOut[0] = 0n;
+    q.quiche_conn_session(conn, s.ptrOut, s.lenOut);
+    return s.lenOut[0] === 0n ? null : q.readBorrowed(s.ptrOut, s.lenOut);
+  }
+
+  /**
+   * (Client) Moves the connection to a new local socket (active migration):
+   * binds `localAddress:localPort` (default: any address, a new port), starts
+   * path validation, and sends from the new socket from now on. Resolves once
+   * the peer validated the new path; rejects with `QUICHE_ERR_OUT_OF_IDENTIFIERS`
+   * when the peer gave no spare connection ID, or when validation fails.
+   */
+  async migrate(
+    options: { localAddress?: string; localPort?: number; signal?: AbortSignal } = {},
+  ): Promise<PathEvent> {
+    if (this.#isServer)
+      throw new QuicError('QUICHE_ERR_INVALID_STATE', 'only a client can migrate its connection');
+    const signal = checkSignal(options.signal);
+    this.#live();
+    const v6 = this.#endpoint.isV6;
+    const socket = await openClientSocket(
+      v6,
+      options.localAddress ?? (v6 ? '::' : '0.0.0.0'),
+      options.localPort ?? 0,
+      this.#peer.address,
+      this.#peer.port,
+    );
+    const endpoint = new Endpoint(socket, this.#endpoint.packetSize, true);
+    const conn = this.#conn;
+    if (conn === null) {
+      endpoint.close();
+      throw this.#terminal ?? new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection is closed');
+    }
+    socket.on('message', (msg, rinfo) => this.receive(msg, rinfo.address, rinfo.port, endpoint));
+    socket.on('error', (err) => debug('migrated socket error: %s', err.message));
+    // Probe first (PATH_CHALLENGE from the new socket); switch to the path
+    // only once the peer proved it reachable, as RFC 9000 §9 intends.
+    const rc = q.quiche_conn_probe_path(
+      conn,
+      endpoint.localSockaddr.buf,
+      endpoint.localSockaddr.len,
+      this.#peerSockaddr.buf,
+      this.#peerSockaddr.len,
+      s.u64Out,
+    );
+    if (rc < 0) {
+      endpoint.close();
+      throw quicheError(rc, 'migrate');
+    }
+    this.#endpoints.push(endpoint);
+    const local = endpoint.local;
+    const outcome = new Promise<PathEvent>((resolve, reject) => {
+      const done = (): void => {
+        this.off('path', onPath);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onPath = (event: PathEvent): void => {
+        if (event.local?.port !== local.port) return;
+        if (event.type === 'validated') {
+          done();
+          const live = this.#conn;
+          const switched =
+            live === null
+              ? E.QUICHE_ERR_INVALID_STATE
+              : q.quiche_conn_migrate(
+                  live,
+                  endpoint.localSockaddr.buf,
+                  endpoint.localSockaddr.len,
+                  this.#peerSockaddr.buf,
+                  this.#peerSockaddr.len,
+                  s.u64Out,
+                );
+          if (switched < 0) {
+            reject(quicheError(switched, 'migrate'));
+            return;
+          }
+          this.#endpoint = endpoint;
+          this.#scheduleProcess();
+          resolve(event);
+        } else if (event.type === 'failed') {
+          done();
+          reject(new QuicError('ERR_QUIC_TRANSPORT_ERROR', `path validation from port ${local.port} failed`));
+        }
+      };
+      const onAbort = (): void => {
+        done();
+        reject(signal?.reason);
+      };
+      this.on('path', onPath);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void this.closed.then(() => {
+        done();
+        reject(
+          this.#terminal ??
+            new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection closed during migration'),
+        );
+      });
+    });
+    this.process();
+    return outcome;
   }
 
   /**
@@ -398,8 +542,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
 
   // -- engine: input ------------------------------------------------------------
 
-  /** @internal Feeds one UDP datagram from `from` to quiche. */
-  receive(packet: Buffer, fromAddress: string, fromPort: number): void {
+  /** @internal Feeds one UDP datagram that arrived on `endpoint` from `fromAddress:fromPort` to quiche. */
+  receive(packet: Buffer, fromAddress: string, fromPort: number, endpoint: Endpoint = this.#endpoint): void {
     const conn = this.#conn;
     if (conn === null) return;
     let from = this.#peerSockaddr;
@@ -407,9 +551,9 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       // NAT rebinding, migration, or an unauthenticated (possibly spoofed) packet:
       // quiche decides what the new path means, and reports a real move as a
       // PEER_MIGRATED path event, which is when #peer changes.
-      from = toSockaddr(fromAddress, fromPort, this.#endpoint.isV6);
+      from = toSockaddr(fromAddress, fromPort, endpoint.isV6);
     }
-    const info = this.#endpoint.recvInfo;
+    const info = endpoint.recvInfo;
     info.setFrom(from.buf, from.len);
     const rc = q.quiche_conn_recv(conn, packet, packet.length, info.ptr);
     if (rc < 0 && rc !== E.QUICHE_ERR_DONE) {
@@ -462,6 +606,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       if (!this.#isEstablished && q.quiche_conn_is_established(conn)) {
         this.#isEstablished = true;
         this.#established.notify();
+        if (channels.connectionEstablished.hasSubscribers)
+          channels.connectionEstablished.publish({ connection: this });
         this.emit('connected');
       }
       if (this.#isEstablished || q.quiche_conn_is_in_early_data(conn)) {
@@ -470,6 +616,11 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       }
       this.#drainPathEvents(conn);
       if (this.#streamCredit.waiting) this.#streamCredit.notify();
+      if (this.#isEstablished) {
+        this.#issueSpareScids(conn);
+        if (!this.#isServer && this.listenerCount('session') > 0) this.#reportSession(conn);
+      }
+      if (channels.packetLoss.hasSubscribers) this.#reportLoss(conn);
       if (!this.#isEstablished && this.#established.waiting) this.#failHandshakeEarly(conn);
       this.#owner.afterProcess?.(this);
       if (this.#conn !== null) this.flush();
@@ -482,10 +633,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   flush(): void {
     const conn = this.#conn;
     if (conn === null) return;
-    const endpoint = this.#endpoint;
     const peerBuf = this.#peerSockaddr.buf;
     const peerLen = this.#peerSockaddr.len;
     for (;;) {
+      let endpoint = this.#endpoint;
       const out = endpoint.takeBuffer();
       const n = q.quiche_conn_send(conn, out, out.length, s.sendInfo);
       if (n < 0) {
@@ -493,6 +644,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
         if (n !== E.QUICHE_ERR_DONE) debug('send: %s', q.quicheErrorName(n) ?? n);
         break;
       }
+      // After a migration, probes and stragglers leave from the socket quiche names.
+      if (this.#endpoints.length > 1) endpoint = this.#endpointFor(s.sendInfo) ?? endpoint;
       // Fast path: the packet goes to the current peer (compare raw sockaddr bytes).
       const toLen = s.sendInfo[264]! | (s.sendInfo[265]! << 8);
       let same = toLen === peerLen;
@@ -512,6 +665,52 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     const ns = q.quiche_conn_timeout_as_nanos(conn);
     if (typeof ns === 'bigint' && ns === UINT64_MAX) timers.clear(this);
     else timers.set(this, performance.now() + Number(ns) / 1e6);
+  }
+
+  #endpointFor(info: Uint8Array): Endpoint | undefined {
+    const fromLen = info[128]! | (info[129]! << 8);
+    return this.#endpoints.find((ep) => {
+      const local = ep.localSockaddr;
+      if (local.len !== fromLen) return false;
+      for (let i = 0; i < fromLen; i++) if (info[i] !== local.buf[i]) return false;
+      return true;
+    });
+  }
+
+  /** Spare source CIDs let the peer migrate or rebind without linking its paths. */
+  #issueSpareScids(conn: q.QuicheConn): void {
+    for (
+      let i = 0;
+      i < SPARE_SCIDS &&
+      q.quiche_conn_scids_left(conn) > 0 &&
+      q.quiche_conn_active_scids(conn) <= SPARE_SCIDS;
+      i++
+    ) {
+      const cid = randomBytes(16);
+      if (q.quiche_conn_new_scid(conn, cid, cid.length, randomBytes(16), false, s.u64Out) < 0) break;
+      this.#owner.onScidIssued?.(this, cid.toString('latin1'));
+    }
+  }
+
+  #reportSession(conn: q.QuicheConn): void {
+    s.lenOut[0] = 0n;
+    q.quiche_conn_session(conn, s.ptrOut, s.lenOut);
+    const len = Number(s.lenOut[0]);
+    if (len === 0 || len === this.#sessionLen) return;
+    this.#sessionLen = len;
+    this.#emitSafely('session', q.readBorrowed(s.ptrOut, s.lenOut));
+  }
+
+  #lostSeen = 0;
+
+  #reportLoss(conn: q.QuicheConn): void {
+    s.statsBuf.fill(0);
+    q.quiche_conn_stats(conn, s.statsBuf);
+    const totalLost = q.decodeStats(s.statsBuf).lost;
+    if (totalLost > this.#lostSeen) {
+      channels.packetLoss.publish({ connection: this, lost: totalLost - this.#lostSeen, totalLost });
+      this.#lostSeen = totalLost;
+    }
   }
 
   // -- engine: streams ---------------------------------------------------------
@@ -558,6 +757,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     }
     const stream = new Stream(this, id, this.#isServer);
     this.#streams.set(id, stream);
+    if (channels.streamOpened.hasSubscribers) channels.streamOpened.publish({ connection: this, stream });
     this.#incoming.push(stream);
     this.#emitSafely('stream', stream);
     return stream;
@@ -578,6 +778,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
         else this.#nextUni += 4;
         const stream = new Stream(this, id, this.#isServer);
         this.#streams.set(id, stream);
+        if (channels.streamOpened.hasSubscribers) channels.streamOpened.publish({ connection: this, stream });
         return stream;
       }
       if (rc !== E.QUICHE_ERR_STREAM_LIMIT) throw quicheError(rc, 'openStream', { streamId: id });
@@ -692,7 +893,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
 
   /** @internal */
   streamDone(id: number): void {
+    const stream = this.#streams.get(id);
     this.#streams.delete(id);
+    if (stream && channels.streamClosed.hasSubscribers)
+      channels.streamClosed.publish({ connection: this, stream });
   }
 
   /** @internal */
@@ -710,6 +914,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       // Datagrams are unreliable: when nobody drains the queue, drop the oldest.
       if (this.#datagrams.size >= this.#dgramLimit) this.#datagrams.shift();
       this.#datagrams.push(data);
+      if (channels.datagram.hasSubscribers)
+        channels.datagram.publish({ connection: this, direction: 'in', size: n });
       this.#emitSafely('datagram', data);
     }
   }
@@ -761,6 +967,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
           this.#peer = event.peer;
           this.#peerSockaddr = toSockaddr(event.peer.address, event.peer.port, this.#endpoint.isV6);
         }
+        if (channels.path.hasSubscribers) channels.path.publish({ connection: this, event });
         this.#emitSafely('path', event);
       } finally {
         q.quiche_path_event_free(ev);
@@ -879,6 +1086,10 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     this.#established.fail(error);
     try {
       this.#owner.onClosed(this);
+      // Sockets opened by migrate() belong to the connection; the first one to its owner.
+      for (const ep of this.#endpoints.slice(1)) ep.close();
+      if (channels.connectionClosed.hasSubscribers)
+        channels.connectionClosed.publish({ connection: this, info });
     } finally {
       if (!info.graceful && this.listenerCount('error') > 0) this.#emitSafely('error', error);
       this.#emitSafely('closed', info);

@@ -7,9 +7,10 @@
  *
  * @module
  */
-import type dgram from 'node:dgram';
+import dgram from 'node:dgram';
 import { debuglog } from 'node:util';
 import { encodeSockaddr, RecvInfo, type SocketAddress } from '@quichex/ffi';
+import { QuicError } from './errors.js';
 import { track } from './resources.js';
 
 const debug = debuglog('quichex');
@@ -45,7 +46,8 @@ export class Endpoint {
   /** Whether the socket is connected to one peer (clients): sends then name no address. */
   readonly connected: boolean;
   readonly #v6: boolean;
-  readonly #packetSize: number;
+  /** Size of the packet buffers (the largest UDP payload this side sends). */
+  readonly packetSize: number;
   readonly #pool: Buffer[] = [];
   #closed = false;
   /** Packets handed to the kernel whose callback has not run yet. */
@@ -65,7 +67,7 @@ export class Endpoint {
     this.local = { family: this.#v6 ? 'IPv6' : 'IPv4', address: a.address, port: a.port };
     this.localSockaddr = toSockaddr(a.address, a.port, this.#v6);
     this.recvInfo.setTo(this.localSockaddr.buf, this.localSockaddr.len);
-    this.#packetSize = Math.max(1350, packetSize);
+    this.packetSize = Math.max(1350, packetSize);
     track('sockets', 1);
   }
 
@@ -76,7 +78,7 @@ export class Endpoint {
 
   /** A buffer for one outgoing packet. */
   takeBuffer(): Buffer {
-    return this.#pool.pop() ?? Buffer.allocUnsafe(this.#packetSize);
+    return this.#pool.pop() ?? Buffer.allocUnsafe(this.packetSize);
   }
 
   /** Returns an unused buffer to the pool. */
@@ -117,4 +119,41 @@ export class Endpoint {
     // cannot run after close().
     this.recvInfo.free();
   }
+}
+
+/**
+ * Opens a UDP socket bound to `localAddress:localPort` and connected to the
+ * server (so ICMP errors are reported and only the server's packets arrive).
+ */
+export function openClientSocket(
+  v6: boolean,
+  localAddress: string,
+  localPort: number,
+  address: string,
+  port: number,
+): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({
+      type: v6 ? 'udp6' : 'udp4',
+      recvBufferSize: SOCKET_BUFFER_SIZE,
+      sendBufferSize: SOCKET_BUFFER_SIZE,
+    });
+    const fail = (err: NodeJS.ErrnoException): void => {
+      socket.close();
+      reject(
+        new QuicError(
+          'ERR_QUIC_SOCKET',
+          `cannot open a UDP socket to ${address}:${port}: ${err.code ?? err.message}`,
+          { cause: err },
+        ),
+      );
+    };
+    socket.once('error', fail);
+    socket.bind({ port: localPort, address: localAddress }, () => {
+      socket.connect(port, address, () => {
+        socket.removeListener('error', fail);
+        resolve(socket);
+      });
+    });
+  });
 }

@@ -33,6 +33,7 @@ export {
   type PathStats,
   type PeerTransportParams,
 } from './connection.js';
+export { channels, enableQuicheDebugLog } from './diagnostics.js';
 export { QuicError, type QuicErrorCode, type QuicErrorOptions, TransportErrorCode } from './errors.js';
 export { HANDLER_ERROR_CODE, Listener, type ListenerEvents, type ListenOptions, listen } from './listener.js';
 export type { ConnectionLogOptions } from './logging.js';

@@ -22,7 +22,6 @@ import { AsyncQueue } from './waiters.js';
 
 const debug = debuglog('quichex');
 const CID_LEN = 16;
-const SPARE_SCIDS = 2;
 const MAX_REFUSING = 1024;
 
 /** Options of {@link listen}. */
@@ -97,7 +96,6 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
   readonly #dcidLen = new BigUint64Array(1);
   readonly #token = new Uint8Array(512);
   readonly #tokenLen = new BigUint64Array(1);
-  readonly #seq = new BigUint64Array(1);
 
   /** @internal Use {@link listen}. */
   constructor(endpoint: Endpoint, options: ListenOptions) {
@@ -355,7 +353,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     set.add(key);
   }
 
-  /** @internal Keeps the CID map in step with quiche: spare SCIDs issued, retired ones removed. */
+  /** @internal Keeps the CID map in step with quiche: retired SCIDs removed. */
   afterProcess(conn: Connection): void {
     const handle = conn.handle;
     if (handle === null) return;
@@ -373,19 +371,11 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
         }
       }
     }
-    if (!conn.established || this.#refusing.has(conn)) return;
-    const mine = this.#cidsOf.get(conn);
-    // Spare SCIDs let the client migrate or rebind without linkability.
-    for (
-      let i = 0;
-      i < SPARE_SCIDS && (mine?.size ?? 0) <= SPARE_SCIDS && q.quiche_conn_scids_left(handle) > 0;
-      i++
-    ) {
-      const cid = randomBytes(CID_LEN);
-      const resetToken = randomBytes(16);
-      if (q.quiche_conn_new_scid(handle, cid, CID_LEN, resetToken, false, this.#seq) < 0) break;
-      this.#map(conn, cid.toString('latin1'));
-    }
+  }
+
+  /** @internal The connection issued a spare SCID: route it here too. */
+  onScidIssued(conn: Connection, key: string): void {
+    this.#map(conn, key);
   }
 
   /** @internal A connection closed: forget it everywhere. */
