@@ -65,7 +65,7 @@ export interface ConfigOptions {
   /** Cubic's idle-restart fix (quiche default true). */
   cubicIdleRestartFix?: boolean;
   /** DATAGRAM frames: `true`, or queue lengths (default off; queues 1000). */
-  dgram?: boolean | { recvQueueLen?: number; sendQueueLen?: number };
+  dgram?: boolean | DgramQueues;
   /** Cap on the auto-tuned connection window (bytes). */
   maxConnectionWindow?: number | bigint;
   /** Cap on the auto-tuned stream window (bytes). */
@@ -108,6 +108,24 @@ export interface ConfigOptions {
   key?: Pem;
   /** Trusted CAs as PEM text or bytes. */
   ca?: Pem;
+}
+
+/** Queue lengths of the DATAGRAM extension. */
+export interface DgramQueues {
+  /** Received datagrams kept until read (1..1 000 000, default 1000); beyond it the oldest are dropped. */
+  recvQueueLen?: number;
+  /** Datagrams waiting to be sent (1..1 000 000, default 1000); beyond it `sendDatagram` throws. */
+  sendQueueLen?: number;
+}
+
+/** The DATAGRAM settings of a {@link Config}. */
+export interface DgramSettings {
+  /** Whether DATAGRAM frames are enabled. */
+  enabled: boolean;
+  /** See {@link DgramQueues.recvQueueLen}. */
+  recvQueueLen: number;
+  /** See {@link DgramQueues.sendQueueLen}. */
+  sendQueueLen: number;
 }
 
 /** Symbol through which the engine reaches a Config's native handle. */
@@ -262,7 +280,7 @@ export class Config {
   }
 
   /** Whether DATAGRAM frames are enabled, with the queue lengths. */
-  get dgram(): Readonly<{ enabled: boolean; recvQueueLen: number; sendQueueLen: number }> {
+  get dgram(): Readonly<DgramSettings> {
     return this.#dgram;
   }
 
@@ -463,7 +481,7 @@ export class Config {
   }
 
   /** Enables DATAGRAM frames, with receive and send queue lengths (1..1 000 000, default 1000). */
-  enableDgram(enabled: boolean, queues: { recvQueueLen?: number; sendQueueLen?: number } = {}): this {
+  enableDgram(enabled: boolean, queues: DgramQueues = {}): this {
     checkBool('dgram enabled', enabled);
     const recvQueueLen = checkInt('dgram.recvQueueLen', queues.recvQueueLen ?? 1000, 1, 1_000_000) as number;
     const sendQueueLen = checkInt('dgram.sendQueueLen', queues.sendQueueLen ?? 1000, 1, 1_000_000) as number;

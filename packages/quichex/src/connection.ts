@@ -70,18 +70,25 @@ type CamelCase<S> = S extends `${infer H}_${infer T}` ? `${H}${Capitalize<CamelC
 
 /** What {@link Connection.info} reports. */
 export interface ConnectionInfo {
+  /** Local IP address of the socket (`0.0.0.0`/`::` when bound to any). */
   readonly localAddress: string;
+  /** Local UDP port. */
   readonly localPort: number;
+  /** The peer's current IP address (IPv4 peers of a dual-stack socket appear as `::ffff:a.b.c.d`). */
   readonly remoteAddress: string;
+  /** The peer's current UDP port. */
   readonly remotePort: number;
   /** Negotiated ALPN protocol ('' before the handshake). */
   readonly alpn: string;
   /** SNI server name (client: what it asked for; server: what the client sent). */
   readonly serverName: string | null;
+  /** Whether this side accepted the connection. */
   readonly isServer: boolean;
+  /** Whether the handshake completed. */
   readonly established: boolean;
   /** Whether the session was resumed from a ticket. */
   readonly resumed: boolean;
+  /** Whether the connection is still in 0-RTT (early data before the handshake completed). */
   readonly inEarlyData: boolean;
   /**
    * What became of 0-RTT: `'accepted'`, `'rejected'` (the peer declined; data
@@ -90,6 +97,7 @@ export interface ConnectionInfo {
   readonly earlyData: 'accepted' | 'rejected' | 'none';
   /** quiche's trace id, which also names qlog files. */
   readonly traceId: string;
+  /** The transport parameters the peer announced, once known. */
   readonly peerTransportParams: PeerTransportParams | null;
 }
 

@@ -29,13 +29,21 @@ import * as q from '@quichex/ffi';
 
 /** The channels, by short name. */
 export const channels = {
+  /** `quichex:connection:created` */
   connectionCreated: diagnostics_channel.channel('quichex:connection:created'),
+  /** `quichex:connection:established` */
   connectionEstablished: diagnostics_channel.channel('quichex:connection:established'),
+  /** `quichex:connection:closed` */
   connectionClosed: diagnostics_channel.channel('quichex:connection:closed'),
+  /** `quichex:stream:opened` */
   streamOpened: diagnostics_channel.channel('quichex:stream:opened'),
+  /** `quichex:stream:closed` */
   streamClosed: diagnostics_channel.channel('quichex:stream:closed'),
+  /** `quichex:datagram` */
   datagram: diagnostics_channel.channel('quichex:datagram'),
+  /** `quichex:path` */
   path: diagnostics_channel.channel('quichex:path'),
+  /** `quichex:packet-loss` */
   packetLoss: diagnostics_channel.channel('quichex:packet-loss'),
 } as const;
 

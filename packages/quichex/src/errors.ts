@@ -90,9 +90,13 @@ export function quicheError(rc: number, what: string, options: QuicErrorOptions 
 
 /** QUIC transport error codes (RFC 9000 §20.1) that quichex names. */
 export const TransportErrorCode = {
+  /** A clean close. */
   NO_ERROR: 0x0n,
+  /** The endpoint hit an internal error (also what `destroy(error)` sends). */
   INTERNAL_ERROR: 0x1n,
+  /** The server refused the connection (a listener at `maxConnections`). */
   CONNECTION_REFUSED: 0x2n,
+  /** An application close before the handshake completed, as the wire carries it. */
   APPLICATION_ERROR: 0xcn,
   /** TLS alert 120 (no_application_protocol) as a CRYPTO_ERROR. */
   CRYPTO_NO_APPLICATION_PROTOCOL: 0x178n,

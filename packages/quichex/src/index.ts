@@ -19,7 +19,14 @@
  */
 
 export { quiche_version as quicheVersion } from '@quichex/ffi';
-export { type CcAlgorithm, Config, type ConfigOptions, type Pem } from './config.js';
+export {
+  type CcAlgorithm,
+  Config,
+  type ConfigOptions,
+  type DgramQueues,
+  type DgramSettings,
+  type Pem,
+} from './config.js';
 export { type ConnectOptions, connect } from './connect.js';
 export {
   type CloseInfo,
@@ -37,5 +44,5 @@ export { channels, enableQuicheDebugLog } from './diagnostics.js';
 export { QuicError, type QuicErrorCode, type QuicErrorOptions, TransportErrorCode } from './errors.js';
 export { HANDLER_ERROR_CODE, Listener, type ListenerEvents, type ListenOptions, listen } from './listener.js';
 export type { ConnectionLogOptions } from './logging.js';
-export { resourceCounts } from './resources.js';
+export { type ResourceCounts, resourceCounts } from './resources.js';
 export { Stream, type StreamEvents, type StreamWaitOptions } from './stream.js';

@@ -12,6 +12,16 @@ export function track(kind: keyof typeof counts, delta: 1 | -1): void {
   counts[kind] += delta;
 }
 
+/** What {@link resourceCounts} returns. */
+export interface ResourceCounts {
+  /** Native quiche configs (one per live `Config`). */
+  configs: number;
+  /** Native quiche connections (handshaking, open, or draining). */
+  connections: number;
+  /** UDP sockets (one per listener and per client connection, plus migrated ones). */
+  sockets: number;
+}
+
 /**
  * Live native resources held by quichex in this process: quiche configs,
  * quiche connections, and UDP sockets.
@@ -22,6 +32,6 @@ export function track(kind: keyof typeof counts, delta: 1 | -1): void {
  * console.log(resourceCounts()); // { configs: 1, connections: 0, sockets: 0 }
  * ```
  */
-export function resourceCounts(): Readonly<{ configs: number; connections: number; sockets: number }> {
+export function resourceCounts(): Readonly<ResourceCounts> {
   return { ...counts };
 }
