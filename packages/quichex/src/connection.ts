@@ -20,9 +20,11 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
+import { type CloseInfo, describeClose, earlyDataOutcome, readCloseInfo } from './close-info.js';
 import { channels } from './diagnostics.js';
 import { Endpoint, openClientSocket, type Sockaddr, toSockaddr } from './endpoint.js';
-import { closeCode, QuicError, type QuicErrorCode, quicheError } from './errors.js';
+import { QuicError, quicheError } from './errors.js';
+import { nextPathEvent, type PathEvent } from './path-events.js';
 import { track } from './resources.js';
 import * as s from './scratch.js';
 import { Stream, type StreamHost } from './stream.js';
@@ -32,33 +34,11 @@ import { AsyncQueue, Signal } from './waiters.js';
 
 const debug = debuglog('quichex');
 const { QuicheError: E } = q;
+
+export type { CloseInfo } from './close-info.js';
+export type { PathEvent } from './path-events.js';
+
 const UINT64_MAX = (1n << 64n) - 1n;
-
-/** How a connection ended. */
-export interface CloseInfo {
-  /** Stable code: `ERR_QUIC_APPLICATION_CLOSED`, `ERR_QUIC_IDLE_TIMEOUT`, `QUICHE_ERR_TLS_FAIL`, … */
-  readonly code: QuicErrorCode;
-  /** `true` when this side closed it (or timed out), `false` when the peer did. */
-  readonly local: boolean;
-  /** Whether {@link CloseInfo.errorCode} is an application or a transport code. */
-  readonly type: 'application' | 'transport';
-  /** The wire error code (0 for a clean close). */
-  readonly errorCode: bigint;
-  /** The reason phrase sent with the close. */
-  readonly reason: string;
-  /** `true` for a close with error code 0 (either type). */
-  readonly graceful: boolean;
-}
-
-/** A path change reported by quiche. */
-export interface PathEvent {
-  /** What happened to the path. */
-  readonly type: 'new' | 'validated' | 'failed' | 'closed' | 'reused-cid' | 'peer-migrated' | 'pmtu-updated';
-  /** Local address of the path. */
-  readonly local: q.SocketAddress | null;
-  /** Peer address of the path. */
-  readonly peer: q.SocketAddress | null;
-}
 
 /** Connection statistics (quiche's `quiche_stats`, camelCased). */
 export type ConnectionStats = { [K in keyof q.Stats as CamelCase<K>]: q.Stats[K] };
@@ -151,18 +131,6 @@ const registry = new FinalizationRegistry<q.QuicheConn>((handle) => {
 });
 const reasonMax = 1024;
 const SPARE_SCIDS = 2;
-
-function earlyDataOutcome(reason: number): 'accepted' | 'rejected' | 'none' {
-  if (reason === q.EarlyDataReason.ACCEPTED) return 'accepted';
-  if (
-    reason === q.EarlyDataReason.UNKNOWN ||
-    reason === q.EarlyDataReason.DISABLED ||
-    reason === q.EarlyDataReason.NO_SESSION_OFFERED
-  ) {
-    return 'none';
-  }
-  return 'rejected';
-}
 
 /**
  * A QUIC connection, from `connect()` or a `Listener`.
@@ -667,7 +635,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       }
     }
     if (q.quiche_conn_is_closed(conn)) {
-      this.#finish(this.#readCloseInfo(conn));
+      this.#finish(readCloseInfo(conn, this.#lastError));
       return;
     }
     const ns = q.quiche_conn_timeout_as_nanos(conn);
@@ -930,56 +898,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
 
   #drainPathEvents(conn: q.QuicheConn): void {
     for (let guard = 0; guard < 1000; guard++) {
-      const ev = q.quiche_conn_path_event_next(conn);
-      if (ev === null) break;
-      try {
-        const t = q.quiche_path_event_type(ev);
-        const T = q.QuichePathEventType;
-        s.lenA[0] = 0;
-        s.lenB[0] = 0;
-        let type: PathEvent['type'];
-        // Each accessor must match the event type, or quiche aborts the process.
-        switch (t) {
-          case T.QUICHE_PATH_EVENT_NEW:
-            q.quiche_path_event_new(ev, s.addrA, s.lenA, s.addrB, s.lenB);
-            type = 'new';
-            break;
-          case T.QUICHE_PATH_EVENT_VALIDATED:
-            q.quiche_path_event_validated(ev, s.addrA, s.lenA, s.addrB, s.lenB);
-            type = 'validated';
-            break;
-          case T.QUICHE_PATH_EVENT_FAILED_VALIDATION:
-            q.quiche_path_event_failed_validation(ev, s.addrA, s.lenA, s.addrB, s.lenB);
-            type = 'failed';
-            break;
-          case T.QUICHE_PATH_EVENT_CLOSED:
-            q.quiche_path_event_closed(ev, s.addrA, s.lenA, s.addrB, s.lenB);
-            type = 'closed';
-            break;
-          case T.QUICHE_PATH_EVENT_PEER_MIGRATED:
-            q.quiche_path_event_peer_migrated(ev, s.addrA, s.lenA, s.addrB, s.lenB);
-            type = 'peer-migrated';
-            break;
-          case T.QUICHE_PATH_EVENT_REUSED_SOURCE_CONNECTION_ID:
-            type = 'reused-cid';
-            break;
-          default:
-            type = 'pmtu-updated';
-        }
-        const event: PathEvent = {
-          type,
-          local: s.lenA[0] ? q.decodeSockaddr(s.addrA, 0, s.lenA[0]) : null,
-          peer: s.lenB[0] ? q.decodeSockaddr(s.addrB, 0, s.lenB[0]) : null,
-        };
-        if (type === 'peer-migrated' && event.peer) {
-          this.#peer = event.peer;
-          this.#peerSockaddr = toSockaddr(event.peer.address, event.peer.port, this.#endpoint.isV6);
-        }
-        if (channels.path.hasSubscribers) channels.path.publish({ connection: this, event });
-        this.#emitSafely('path', event);
-      } finally {
-        q.quiche_path_event_free(ev);
+      const event = nextPathEvent(conn);
+      if (event === null) break;
+      if (event.type === 'peer-migrated' && event.peer) {
+        this.#peer = event.peer;
+        this.#peerSockaddr = toSockaddr(event.peer.address, event.peer.port, this.#endpoint.isV6);
       }
+      if (channels.path.hasSubscribers) channels.path.publish({ connection: this, event });
+      this.#emitSafely('path', event);
     }
   }
 
@@ -1000,51 +926,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     return this.#conn;
   }
 
-  #readCloseInfo(conn: q.QuicheConn): CloseInfo {
-    for (const [fn, local] of [
-      [q.quiche_conn_peer_error, false],
-      [q.quiche_conn_local_error, true],
-    ] as const) {
-      s.boolOut[0] = 0;
-      s.u64Out[0] = 0n;
-      s.lenOut[0] = 0n;
-      if (fn(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut)) {
-        const isApp = s.boolOut[0] === 1;
-        const errorCode = s.u64Out[0]!;
-        const reason = Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('utf8');
-        let code = closeCode(isApp, errorCode);
-        if (code === 'ERR_QUIC_TRANSPORT_ERROR' && this.#lastError === E.QUICHE_ERR_TLS_FAIL)
-          code = 'QUICHE_ERR_TLS_FAIL';
-        return {
-          code,
-          local,
-          type: isApp ? 'application' : 'transport',
-          errorCode,
-          reason,
-          graceful: errorCode === 0n,
-        };
-      }
-    }
-    if (q.quiche_conn_is_timed_out(conn)) {
-      return {
-        code: 'ERR_QUIC_IDLE_TIMEOUT',
-        local: true,
-        type: 'transport',
-        errorCode: 0n,
-        reason: 'idle timeout',
-        graceful: false,
-      };
-    }
-    return {
-      code: 'ERR_QUIC_CONNECTION_CLOSED',
-      local: true,
-      type: 'transport',
-      errorCode: 0n,
-      reason: '',
-      graceful: true,
-    };
-  }
-
   /**
    * A handshake that quiche has already given up on (TLS alert, ALPN
    * mismatch, refusal) fails `connect()` now rather than after the draining
@@ -1058,7 +939,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
         q.quiche_conn_peer_error(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut);
       if (!closing) return;
     }
-    const info = this.#readCloseInfo(conn);
+    const info = readCloseInfo(conn, this.#lastError);
     this.#established.fail(
       new QuicError(info.code, describeClose(info), {
         errorCode: info.errorCode,
@@ -1128,13 +1009,6 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       }
     }
   }
-}
-
-function describeClose(info: CloseInfo): string {
-  const who = info.local ? 'locally' : 'by the peer';
-  const reason = info.reason ? `: ${info.reason}` : '';
-  if (info.code === 'ERR_QUIC_IDLE_TIMEOUT') return 'the connection timed out (idle timeout)';
-  return `connection closed ${who} with ${info.type} error ${info.errorCode} (${info.code})${reason}`;
 }
 
 function camel(o: object): Record<string, unknown> {
