@@ -27,7 +27,17 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import * as q from '@quichex/ffi';
 
-/** The channels, by short name. */
+/**
+ * The channels, by short name (the same objects `diagnostics_channel.channel(name)` returns).
+ *
+ * @example
+ * ```ts
+ * channels.packetLoss.subscribe((msg) => {
+ *   const { lost, totalLost } = msg as { lost: number; totalLost: number };
+ *   console.log(`lost ${lost} packets (${totalLost} so far)`);
+ * });
+ * ```
+ */
 export const channels = {
   /** `quichex:connection:created` */
   connectionCreated: diagnostics_channel.channel('quichex:connection:created'),

@@ -88,7 +88,15 @@ export function quicheError(rc: number, what: string, options: QuicErrorOptions 
   return new QuicError(code, `${what} failed: ${name ?? `quiche error ${rc}`}`, options);
 }
 
-/** QUIC transport error codes (RFC 9000 §20.1) that quichex names. */
+/**
+ * QUIC transport error codes (RFC 9000 §20.1) that quichex names.
+ *
+ * @example
+ * ```ts
+ * const info = await conn.closed;
+ * if (info.type === 'transport' && info.errorCode === TransportErrorCode.CONNECTION_REFUSED) retryLater();
+ * ```
+ */
 export const TransportErrorCode = {
   /** A clean close. */
   NO_ERROR: 0x0n,

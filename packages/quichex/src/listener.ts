@@ -56,7 +56,15 @@ export interface ListenerEvents {
   close: [];
 }
 
-/** Application error code used when an `onConnection` handler fails. */
+/**
+ * Application error code used when an `onConnection` handler fails.
+ *
+ * @example
+ * ```ts
+ * const info = await conn.closed; // on the client
+ * if (info.type === 'application' && info.errorCode === HANDLER_ERROR_CODE) console.error('server handler crashed');
+ * ```
+ */
 export const HANDLER_ERROR_CODE = 1n;
 
 /**
