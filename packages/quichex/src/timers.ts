@@ -24,7 +24,6 @@ export class TimerHeap {
   readonly #entries = new Map<TimerOwner, Entry>();
   #timer: NodeJS.Timeout | undefined;
   #armedFor = Number.POSITIVE_INFINITY;
-  #refCount = 0;
 
   /** Number of armed deadlines. */
   get size(): number {
@@ -63,21 +62,6 @@ export class TimerHeap {
     this.#arm();
   }
 
-  /**
-   * Keeps the process alive while at least one holder wants it (servers,
-   * clients with work in flight). Each `ref()` needs one `unref()`.
-   */
-  ref(): void {
-    this.#refCount++;
-    this.#timer?.ref();
-  }
-
-  /** Releases one {@link TimerHeap.ref}. */
-  unref(): void {
-    this.#refCount = Math.max(0, this.#refCount - 1);
-    if (this.#refCount === 0) this.#timer?.unref();
-  }
-
   #fire = (): void => {
     this.#timer = undefined;
     this.#armedFor = Number.POSITIVE_INFINITY;
@@ -104,8 +88,8 @@ export class TimerHeap {
     if (this.#timer) clearTimeout(this.#timer);
     this.#armedFor = top.deadline;
     const delay = Math.max(0, Math.ceil(top.deadline - performance.now()));
-    this.#timer = setTimeout(this.#fire, delay);
-    if (this.#refCount === 0) this.#timer.unref();
+    // Never keeps the process alive by itself: every connection has a socket that does.
+    this.#timer = setTimeout(this.#fire, delay).unref();
   }
 
   #up(i: number): void {
