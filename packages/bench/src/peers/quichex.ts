@@ -1,0 +1,281 @@
+/**
+ * The quichex peer: `listen()` on the server, `connect()` on the client.
+ *
+ * @module
+ */
+import { Config, type Connection, connect, listen, type Stream } from 'quichex';
+import {
+  type ClientHooks,
+  errorText,
+  type Peer,
+  payload,
+  pool,
+  type ServerHandle,
+  split,
+  withTimeout,
+} from '../lifecycle.js';
+import {
+  ALPN,
+  type BulkResult,
+  bulkResult,
+  type DgramResult,
+  type HandshakeResult,
+  HOST,
+  handshakeResult,
+  type IdleClientResult,
+  latencySummary,
+  type PeerOptions,
+  type PeerResult,
+  RR_SIZE,
+  round3,
+  type Scenario,
+} from '../protocol.js';
+import {
+  type CountAnswer,
+  clientSeconds,
+  countingReply,
+  type DgramCounter,
+  dgramResult,
+  newDgramCounter,
+} from './dgram-count.js';
+
+const MiB = 1024 * 1024;
+const CHUNK = 64 * 1024;
+
+function config(scenario: Scenario, opts: PeerOptions, server: boolean): Config {
+  return new Config({
+    alpn: [ALPN],
+    maxSendUdpPayloadSize: 1350,
+    // Idle connections are opened over minutes at 100k: they must not time out meanwhile.
+    maxIdleTimeout: scenario === 'idle' ? 0 : 30_000,
+    initialMaxData: 64 * MiB,
+    initialMaxStreamDataBidiLocal: 16 * MiB,
+    initialMaxStreamDataBidiRemote: 16 * MiB,
+    initialMaxStreamDataUni: 16 * MiB,
+    initialMaxStreamsBidi: 100_000,
+    ...(scenario === 'dgram' ? { dgram: { recvQueueLen: 10_000, sendQueueLen: 1000 } } : {}),
+    ...(server
+      ? { certChainFile: required(opts.cert, '--cert'), privKeyFile: required(opts.key, '--key') }
+      : { verifyPeer: false }),
+  });
+}
+
+function required(v: string | undefined, name: string): string {
+  if (v === undefined) throw new Error(`the server needs ${name}`);
+  return v;
+}
+
+// -- server ------------------------------------------------------------------
+
+async function discardThenAck(stream: Stream): Promise<void> {
+  for (;;) {
+    const c = await stream.read();
+    if (c === null) break;
+  }
+  await stream.end(Buffer.of(1));
+}
+
+async function echo(stream: Stream): Promise<void> {
+  for (;;) {
+    const c = await stream.read();
+    if (c === null) break;
+    await stream.write(c);
+  }
+  await stream.end();
+}
+
+async function serveConnection(conn: Connection, scenario: Scenario): Promise<void> {
+  let counter: DgramCounter | null = null;
+  if (scenario === 'dgram') {
+    const c = newDgramCounter();
+    counter = c;
+    conn.on('datagram', () => c.count());
+  }
+  for await (const stream of conn.streams()) {
+    const handle =
+      scenario === 'bulk'
+        ? discardThenAck(stream)
+        : scenario === 'dgram' && counter
+          ? countingReply(
+              counter,
+              async () => (await stream.readAll()).length,
+              (text) => stream.end(text),
+            )
+          : echo(stream);
+    handle.catch(() => stream.reset(1));
+  }
+}
+
+async function server(scenario: Scenario, opts: PeerOptions): Promise<ServerHandle> {
+  const cfg = config(scenario, opts, true);
+  const listener = await listen({
+    host: HOST,
+    port: opts.port,
+    config: cfg,
+    onConnection: (conn) => serveConnection(conn, scenario),
+  });
+  return {
+    port: listener.address().port,
+    connections: () => listener.connections.size,
+    close: () => listener.close({ timeoutMs: 2000 }),
+  };
+}
+
+// -- client ------------------------------------------------------------------
+
+function dial(cfg: Config, opts: PeerOptions): Promise<Connection> {
+  return connect({
+    host: HOST,
+    port: opts.port,
+    config: cfg,
+    ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+  });
+}
+
+async function bulk(opts: PeerOptions): Promise<BulkResult> {
+  const cfg = config('bulk', opts, false);
+  const conn = await dial(cfg, opts);
+  try {
+    const chunk = payload(CHUNK);
+    const t0 = performance.now();
+    await Promise.all(
+      split(opts.bytes, opts.streams).map(async (n) => {
+        const s = await conn.openStream();
+        const reply = s.readAll();
+        for (let sent = 0; sent < n; sent += CHUNK) {
+          await s.write(n - sent >= CHUNK ? chunk : chunk.subarray(0, n - sent));
+        }
+        await s.end();
+        const r = await reply;
+        if (r.length !== 1) throw new Error(`expected a 1-byte reply, got ${r.length} bytes`);
+      }),
+    );
+    return bulkResult(opts.bytes, opts.streams, performance.now() - t0);
+  } finally {
+    await withTimeout(conn.close(), 5000, 'close').catch(() => conn.destroy());
+  }
+}
+
+async function rr(opts: PeerOptions): Promise<PeerResult> {
+  const cfg = config('rr', opts, false);
+  const conn = await dial(cfg, opts);
+  const msg = payload(RR_SIZE, 0x62);
+  const samples: number[] = [];
+  try {
+    if (opts.newStream) {
+      for (let i = 0; i < opts.count; i++) {
+        const t = performance.now();
+        const s = await conn.openStream();
+        await s.end(msg);
+        const r = await s.readAll();
+        if (r.length !== RR_SIZE) throw new Error(`echo of ${r.length} bytes, expected ${RR_SIZE}`);
+        samples.push((performance.now() - t) * 1000);
+      }
+    } else {
+      const s = await conn.openStream();
+      for (let i = 0; i < opts.count; i++) {
+        const t = performance.now();
+        await s.write(msg);
+        let got = 0;
+        while (got < RR_SIZE) {
+          const c = await s.read();
+          if (c === null) throw new Error('the server ended the stream early');
+          got += c.length;
+        }
+        samples.push((performance.now() - t) * 1000);
+      }
+      await s.end();
+    }
+    return latencySummary(samples);
+  } finally {
+    await withTimeout(conn.close(), 5000, 'close').catch(() => conn.destroy());
+  }
+}
+
+async function handshake(opts: PeerOptions): Promise<HandshakeResult> {
+  const cfg = config('handshake', opts, false);
+  const closing: Promise<unknown>[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  const t0 = performance.now();
+  await pool(opts.count, opts.concurrency, async () => {
+    try {
+      const conn = await dial(cfg, opts);
+      // Timed: connect + established + close initiated; the draining period runs in the background.
+      closing.push(conn.close().catch(() => undefined));
+    } catch (err) {
+      errors++;
+      firstError ??= err;
+    }
+  });
+  const ms = performance.now() - t0;
+  await withTimeout(Promise.all(closing), 10_000, 'closing').catch(() => undefined);
+  if (errors === opts.count) throw new Error(`every handshake failed: ${errorText(firstError)}`);
+  return handshakeResult(opts.count - errors, opts.concurrency, ms, errors);
+}
+
+async function datagrams(opts: PeerOptions): Promise<DgramResult> {
+  const cfg = config('dgram', opts, false);
+  const conn = await dial(cfg, opts);
+  try {
+    const max = conn.maxDatagramSize;
+    if (max === null) throw new Error('the server did not enable datagrams');
+    const msg = payload(Math.min(opts.size, max), 0x63);
+    let sent = 0;
+    const t0 = performance.now();
+    const deadline = performance.now() + 120_000;
+    while (sent < opts.count && performance.now() < deadline) {
+      try {
+        conn.sendDatagram(msg);
+        sent++;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'ERR_QUIC_DATAGRAM_QUEUE_FULL') throw err;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    const s = await conn.openStream();
+    await s.end('done');
+    const reply = JSON.parse((await s.readAll()).toString('utf8')) as CountAnswer;
+    return dgramResult(sent, reply.received, clientSeconds(t0, performance.now(), reply));
+  } finally {
+    await withTimeout(conn.close(), 5000, 'close').catch(() => conn.destroy());
+  }
+}
+
+async function idle(opts: PeerOptions, hooks: ClientHooks): Promise<IdleClientResult> {
+  const cfg = config('idle', opts, false);
+  const conns: Connection[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  const t0 = performance.now();
+  await pool(opts.count, opts.concurrency > 1 ? opts.concurrency : 100, async () => {
+    try {
+      conns.push(await dial(cfg, opts));
+    } catch (err) {
+      errors++;
+      firstError ??= err;
+    }
+  });
+  const seconds = round3((performance.now() - t0) / 1000);
+  await hooks.holdIdle(conns.length, errors, firstError);
+  for (const c of conns) c.destroy();
+  return { count: conns.length, errors, seconds };
+}
+
+export const quichexPeer: Peer = {
+  server,
+  client(scenario, opts, hooks) {
+    switch (scenario) {
+      case 'bulk':
+        return bulk(opts);
+      case 'rr':
+        return rr(opts);
+      case 'handshake':
+        return handshake(opts);
+      case 'dgram':
+        return datagrams(opts);
+      case 'idle':
+        return idle(opts, hooks);
+    }
+  },
+};

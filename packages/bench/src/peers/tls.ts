@@ -1,0 +1,221 @@
+/**
+ * Node's TLS 1.3 over TCP (`node:tls`), with the same certificate as the
+ * QUIC peers. K streams are K sockets; `rr --new-stream` has no equivalent.
+ *
+ * @module
+ */
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
+import {
+  type ClientHooks,
+  errorText,
+  type Peer,
+  payload,
+  pool,
+  type ServerHandle,
+  split,
+  withTimeout,
+} from '../lifecycle.js';
+import {
+  type BulkResult,
+  bulkResult,
+  type HandshakeResult,
+  HOST,
+  handshakeResult,
+  type IdleClientResult,
+  latencySummary,
+  type PeerOptions,
+  type PeerResult,
+  RR_SIZE,
+  round3,
+  type Scenario,
+} from '../protocol.js';
+
+const CHUNK = 64 * 1024;
+
+function serveSocket(socket: tls.TLSSocket, scenario: Scenario): void {
+  socket.on('error', () => socket.destroy());
+  if (scenario === 'bulk') {
+    socket.on('data', () => undefined);
+    socket.on('end', () => socket.end(Buffer.of(1)));
+  } else if (scenario === 'rr') {
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => socket.write(d));
+    socket.on('end', () => socket.end());
+  } else {
+    socket.resume();
+    socket.on('end', () => socket.end());
+  }
+}
+
+async function server(scenario: Scenario, opts: PeerOptions): Promise<ServerHandle> {
+  if (!opts.cert || !opts.key) throw new Error('the server needs --cert and --key');
+  const live = new Set<tls.TLSSocket>();
+  const srv = tls.createServer({
+    cert: readFileSync(opts.cert),
+    key: readFileSync(opts.key),
+    minVersion: 'TLSv1.3',
+  });
+  srv.on('secureConnection', (socket) => {
+    live.add(socket);
+    socket.on('close', () => live.delete(socket));
+    serveSocket(socket, scenario);
+  });
+  srv.on('tlsClientError', () => undefined);
+  srv.listen({ port: opts.port, host: HOST, backlog: 4096 });
+  await once(srv, 'listening');
+  const addr = srv.address();
+  return {
+    port: typeof addr === 'object' && addr !== null ? addr.port : opts.port,
+    connections: () => live.size,
+    close: async () => {
+      for (const s of live) s.destroy();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
+}
+
+function dial(opts: PeerOptions): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: HOST,
+      port: opts.port,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+    });
+    const fail = (err: Error): void => {
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      socket.removeListener('error', fail);
+      socket.on('error', () => socket.destroy());
+      resolve(socket);
+    });
+  });
+}
+
+async function writeAll(socket: tls.TLSSocket, n: number): Promise<void> {
+  const chunk = payload(CHUNK);
+  for (let sent = 0; sent < n; sent += CHUNK) {
+    const ok = socket.write(n - sent >= CHUNK ? chunk : chunk.subarray(0, n - sent));
+    if (!ok) await once(socket, 'drain');
+  }
+}
+
+async function bulk(opts: PeerOptions): Promise<BulkResult> {
+  const sockets = await Promise.all(Array.from({ length: opts.streams }, () => dial(opts)));
+  try {
+    const t0 = performance.now();
+    await Promise.all(
+      split(opts.bytes, opts.streams).map(async (n, i) => {
+        const s = sockets[i] as tls.TLSSocket;
+        let replied = 0;
+        s.on('data', (d: Buffer) => {
+          replied += d.length;
+        });
+        const ended = once(s, 'end');
+        await writeAll(s, n);
+        s.end();
+        await ended;
+        if (replied !== 1) throw new Error(`expected a 1-byte reply, got ${replied} bytes`);
+      }),
+    );
+    return bulkResult(opts.bytes, opts.streams, performance.now() - t0);
+  } finally {
+    for (const s of sockets) s.destroy();
+  }
+}
+
+async function rr(opts: PeerOptions): Promise<PeerResult> {
+  const socket = await dial(opts);
+  try {
+    socket.setNoDelay(true);
+    const msg = payload(RR_SIZE, 0x62);
+    let got = 0;
+    let wake: (() => void) | null = null;
+    socket.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got >= RR_SIZE && wake) {
+        const w = wake;
+        wake = null;
+        w();
+      }
+    });
+    const samples: number[] = [];
+    for (let i = 0; i < opts.count; i++) {
+      const t = performance.now();
+      const reply = new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      socket.write(msg);
+      await withTimeout(reply, 5000, 'echo');
+      got -= RR_SIZE;
+      samples.push((performance.now() - t) * 1000);
+    }
+    return latencySummary(samples);
+  } finally {
+    socket.destroy();
+  }
+}
+
+async function handshake(opts: PeerOptions): Promise<HandshakeResult> {
+  const closing: Promise<unknown>[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  const t0 = performance.now();
+  await pool(opts.count, opts.concurrency, async () => {
+    try {
+      const s = await dial(opts);
+      closing.push(once(s, 'close').catch(() => undefined));
+      s.end();
+    } catch (err) {
+      errors++;
+      firstError ??= err;
+    }
+  });
+  const ms = performance.now() - t0;
+  await withTimeout(Promise.all(closing), 10_000, 'closing').catch(() => undefined);
+  if (errors === opts.count) throw new Error(`every handshake failed: ${errorText(firstError)}`);
+  return handshakeResult(opts.count - errors, opts.concurrency, ms, errors);
+}
+
+async function idle(opts: PeerOptions, hooks: ClientHooks): Promise<IdleClientResult> {
+  const sockets: tls.TLSSocket[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  const t0 = performance.now();
+  await pool(opts.count, opts.concurrency > 1 ? opts.concurrency : 100, async () => {
+    try {
+      sockets.push(await dial(opts));
+    } catch (err) {
+      errors++;
+      firstError ??= err;
+    }
+  });
+  const seconds = round3((performance.now() - t0) / 1000);
+  await hooks.holdIdle(sockets.length, errors, firstError);
+  for (const s of sockets) s.destroy();
+  return { count: sockets.length, errors, seconds };
+}
+
+export const tlsPeer: Peer = {
+  server,
+  client(scenario, opts, hooks) {
+    switch (scenario) {
+      case 'bulk':
+        return bulk(opts);
+      case 'rr':
+        return rr(opts);
+      case 'handshake':
+        return handshake(opts);
+      case 'idle':
+        return idle(opts, hooks);
+      default:
+        throw new Error(`tls: ${scenario} is not supported`);
+    }
+  },
+};
