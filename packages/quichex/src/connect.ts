@@ -160,7 +160,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
       dgramRecvQueueLen: config.dgram.recvQueueLen,
     },
   );
-  socket.on('message', (msg, rinfo) => conn.receive(msg, rinfo.address, rinfo.port));
+  socket.on('message', (msg, rinfo) => conn.receive(msg, rinfo.address, rinfo.port, endpoint));
   const onSocketError = (err: NodeJS.ErrnoException): void => {
     // On a connected socket, ICMP "port unreachable" arrives as ECONNREFUSED.
     if (

@@ -131,6 +131,8 @@ const registry = new FinalizationRegistry<q.QuicheConn>((handle) => {
 });
 const reasonMax = 1024;
 const SPARE_SCIDS = 2;
+/** Longest a data-less FIN waits for earlier packets to be acknowledged (see #queuePendingFins). */
+const FIN_WAIT_MS = 50;
 
 /**
  * A QUIC connection, from `connect()` or a `Listener`.
@@ -169,6 +171,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** Peer stream ids below the highest seen whose data has not arrived yet. */
   readonly #skippedPeer = new Set<number>();
   #processScheduled = false;
+  /** Streams whose lone FIN waits to be queued (see #queuePendingFins), with the bytes sent when it was asked for. */
+  readonly #pendingFins = new Map<number, { sentBytes: number; since: number }>();
   /** Length of the last session ticket reported by the 'session' event. */
   #sessionLen = 0;
   #lastError = 0;
@@ -478,6 +482,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       throw new RangeError(`reason must be at most ${reasonMax} bytes, got ${reason.length}`);
     const conn = this.#conn;
     if (conn !== null) {
+      // Bytes written are delivered before the close (streams hold back their last byte).
+      for (const stream of this.#streams.values()) stream.flushTail();
       const rc = q.quiche_conn_close(conn, true, code, reason.length ? reason : null, reason.length);
       if (rc < 0 && rc !== E.QUICHE_ERR_DONE) debug('close: quiche error %d', rc);
       this.process();
@@ -597,6 +603,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
         if (!this.#isServer && this.listenerCount('session') > 0) this.#reportSession(conn);
       }
       if (channels.packetLoss.hasSubscribers) this.#reportLoss(conn);
+      if (this.#pendingFins.size > 0) this.#queuePendingFins(conn);
       if (!this.#isEstablished && this.#established.waiting) this.#failHandshakeEarly(conn);
       this.#owner.afterProcess?.(this);
       if (this.#conn !== null) this.flush();
@@ -651,6 +658,30 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       for (let i = 0; i < fromLen; i++) if (info[i] !== local.buf[i]) return false;
       return true;
     });
+  }
+
+  /**
+   * Queues FINs that carry no data. quiche 0.30 drops such a FIN when it is
+   * queued while the stream's data is still in flight and the ACK for that
+   * data is processed before the FIN went out: the ACK makes the stream look
+   * complete, quiche frees it with the FIN unsent, and the peer waits
+   * forever. So a lone FIN waits until everything sent before it was asked
+   * for has been acknowledged or declared lost (or FIN_WAIT_MS passed), and
+   * is then queued with the stream made most urgent, right before a flush.
+   */
+  #queuePendingFins(conn: q.QuicheConn): void {
+    s.statsBuf.fill(0);
+    q.quiche_conn_stats(conn, s.statsBuf);
+    const stats = q.decodeStats(s.statsBuf);
+    const settled = Number(stats.acked_bytes) + Number(stats.lost_bytes);
+    const now = performance.now();
+    for (const [id, wait] of this.#pendingFins) {
+      if (settled < wait.sentBytes && now - wait.since < FIN_WAIT_MS) continue;
+      this.#pendingFins.delete(id);
+      q.quiche_conn_stream_priority(conn, id, 0, false);
+      const rc = q.quiche_conn_stream_send(conn, id, null as unknown as Uint8Array, 0, true, s.u64Out);
+      if (rc < 0 && rc !== E.QUICHE_ERR_DONE) debug('FIN on stream %d: %s', id, q.quicheErrorName(rc) ?? rc);
+    }
   }
 
   /** Spare source CIDs let the peer migrate or rebind without linking its paths. */
@@ -793,6 +824,17 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** @internal */
   streamSend(id: number, data: Uint8Array, fin: boolean): number {
     const conn = this.#live();
+    if (fin && data.length === 0) {
+      s.statsBuf.fill(0);
+      q.quiche_conn_stats(conn, s.statsBuf);
+      this.#pendingFins.set(id, {
+        sentBytes: Number(q.decodeStats(s.statsBuf).sent_bytes),
+        since: performance.now(),
+      });
+      setTimeout(() => this.#scheduleProcess(), FIN_WAIT_MS + 1).unref();
+      this.#scheduleProcess();
+      return 0;
+    }
     const n = q.quiche_conn_stream_send(
       conn,
       id,

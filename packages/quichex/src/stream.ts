@@ -56,6 +56,8 @@ export interface StreamEvents {
  * initial cwnd of 13.5 KB, or after a loss) never fires and the write hangs.
  */
 const WATERMARK = 1;
+/** How long the last byte of a write waits for a following write, end() or read. */
+const TAIL_HOLD_MS = 10;
 
 /**
  * One QUIC stream. Created by `Connection.openStream()`/`openUniStream()` or
@@ -84,6 +86,14 @@ export class Stream extends EventEmitter<StreamEvents> {
   #readError: QuicError | null = null;
   #writeError: QuicError | null = null;
   #writing: Promise<void> = Promise.resolve();
+  /** Writes queued or running. */
+  #queuedWrites = 0;
+  /**
+   * The last byte of the latest write, held back from quiche so that `end()`
+   * can send it with the FIN (see {@link Stream.write}).
+   */
+  #tail: Uint8Array | null = null;
+  #tailTimer: NodeJS.Timeout | null = null;
   #closed = false;
 
   /** @internal Streams are created by their connection. */
@@ -123,6 +133,8 @@ export class Stream extends EventEmitter<StreamEvents> {
     if (this.direction === 'uni' && this.origin === 'local') {
       throw new TypeError(`stream ${this.id} is a local unidirectional stream and cannot be read`);
     }
+    // Someone waits for the peer: it may be waiting for our last byte first.
+    if (this.#tail) this.#releaseTail();
     for (;;) {
       if (this.#readError) throw this.#readError;
       if (this.#readDone) return null;
@@ -168,10 +180,15 @@ export class Stream extends EventEmitter<StreamEvents> {
   }
 
   /**
-   * Writes `data`; resolves once quiche has accepted every byte (it then
-   * owns their delivery). Waits for flow-control credit as needed, so memory
+   * Writes `data`; resolves once quiche has accepted the bytes (it then owns
+   * their delivery). Waits for flow-control credit as needed, so memory
    * stays bounded by the caller's own buffers. Concurrent writes are queued
    * in call order.
+   *
+   * The last byte of each write is held back until the next write, `end()`,
+   * a read on this stream, `close()` of the connection, or 10 ms of quiet,
+   * so that `end()` never has to send a FIN without data: quiche 0.30 can
+   * lose such a FIN (cloudflare/quiche#2525) and leave the peer waiting.
    */
   write(data: Uint8Array | string, options: StreamWaitOptions = {}): Promise<void> {
     const bytes = toBytes('data', data);
@@ -195,6 +212,11 @@ export class Stream extends EventEmitter<StreamEvents> {
     this.#checkWritable();
     if (bytes.length === 0) return 0;
     try {
+      if (this.#tail) {
+        // The held byte goes first, or the stream's bytes would be reordered.
+        if (this.#host.streamSend(this.id, this.#tail, false) === 0) return 0;
+        this.#tail = null;
+      }
       return this.#host.streamSend(this.id, bytes, false);
     } catch (err) {
       this.#failWrite(err as QuicError);
@@ -206,6 +228,7 @@ export class Stream extends EventEmitter<StreamEvents> {
   reset(code: number | bigint = 0n): void {
     const c = checkErrorCode('code', code);
     if (this.#writeDone) return;
+    this.#tail = null;
     this.#host.streamShutdown(this.id, 'write', c);
     this.#failWrite(
       new QuicError('ERR_QUIC_STREAM_CLOSED', `stream ${this.id} was reset locally with code ${c}`, {
@@ -297,6 +320,8 @@ export class Stream extends EventEmitter<StreamEvents> {
 
   /** @internal The connection closed: fail whatever is pending. */
   onConnectionClosed(err: QuicError): void {
+    if (this.#tailTimer) clearTimeout(this.#tailTimer);
+    this.#tail = null;
     if (!this.#readDone && !this.#readError) this.#readError = err;
     if (!this.#writeDone && !this.#writeError) this.#writeError = err;
     this.#readDone = true;
@@ -314,10 +339,15 @@ export class Stream extends EventEmitter<StreamEvents> {
     // rejects as soon as its signal aborts (and then never runs), not when
     // the writes before it are done.
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    const run = this.#writing.then(() => {
-      if (signal?.aborted) throw abortReason(signal);
-      return op();
-    });
+    this.#queuedWrites++;
+    const run = this.#writing
+      .then(() => {
+        if (signal?.aborted) throw abortReason(signal);
+        return op();
+      })
+      .finally(() => {
+        this.#queuedWrites--;
+      });
     this.#writing = run.catch(() => undefined);
     if (!signal) return run;
     return new Promise<void>((resolve, reject) => {
@@ -350,7 +380,27 @@ export class Stream extends EventEmitter<StreamEvents> {
 
   async #writeAll(bytes: Uint8Array, fin: boolean, signal: AbortSignal | undefined): Promise<void> {
     this.#checkWritable();
-    if (bytes.length === 0 && !fin) return;
+    const tail = this.#tail;
+    if (tail) {
+      this.#tail = null;
+      const withFin = fin && bytes.length === 0;
+      try {
+        await this.#send(tail, withFin, signal);
+      } catch (err) {
+        if (!this.#writeDone) this.#tail = tail; // not sent (aborted): still ours to send
+        throw err;
+      }
+      if (withFin) return;
+    }
+    if (fin) return this.#send(bytes, true, signal);
+    if (bytes.length === 0) return;
+    await this.#send(bytes.subarray(0, bytes.length - 1), false, signal);
+    this.#tail = Uint8Array.of(bytes[bytes.length - 1]!);
+    this.#tailTimer ??= setTimeout(this.#onTailTimer, TAIL_HOLD_MS).unref();
+  }
+
+  /** Sends `bytes` (and FIN) to quiche, waiting for credit; resolves once all were taken. */
+  async #send(bytes: Uint8Array, fin: boolean, signal: AbortSignal | undefined): Promise<void> {
     let off = 0;
     for (;;) {
       if (signal?.aborted) throw signal.reason;
@@ -371,6 +421,29 @@ export class Stream extends EventEmitter<StreamEvents> {
       if (this.#host.streamWantWritable(this.id, Math.min(bytes.length - off, WATERMARK))) continue;
       await this.#writeWake.wait(signal);
       if (this.#writeError) throw this.#writeError;
+    }
+  }
+
+  #onTailTimer = (): void => {
+    this.#tailTimer = null;
+    this.#releaseTail();
+  };
+
+  /** Sends the held byte now, unless a queued write will carry it anyway. */
+  #releaseTail(): void {
+    if (!this.#tail || this.#writeDone || this.#queuedWrites > 0) return;
+    this.#enqueue(() => this.#writeAll(new Uint8Array(0), false, undefined), undefined).catch(
+      () => undefined,
+    );
+  }
+
+  /** @internal The connection is closing gracefully: hand the held byte to quiche right away. */
+  flushTail(): void {
+    if (!this.#tail || this.#writeDone) return;
+    try {
+      if (this.#host.streamSend(this.id, this.#tail, false) === 1) this.#tail = null;
+    } catch {
+      // the stream cannot be written any more; the byte goes with it
     }
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { PathEvent } from '../src/index.js';
-import { pair } from './support/pair.js';
+import { pair, readExactly } from './support/pair.js';
 
 describe('connection migration', () => {
   it('a client migrates to a new local port; the server follows and data keeps flowing', async () => {
@@ -11,7 +11,7 @@ describe('connection migration', () => {
       const serverStream = p.server.acceptStream();
       await warm.write('before');
       const ss = await serverStream;
-      expect(Buffer.from((await ss!.read())!).toString()).toBe('before');
+      expect((await readExactly(ss!, 6)).toString()).toBe('before');
 
       const serverEvents: PathEvent[] = [];
       p.server.on('path', (e) => serverEvents.push(e));
@@ -21,7 +21,7 @@ describe('connection migration', () => {
       expect(validated.local?.port).not.toBe(oldPort);
 
       await warm.end('after');
-      expect(Buffer.from((await ss!.read())!).toString()).toBe('after');
+      expect((await readExactly(ss!, 5)).toString()).toBe('after');
       for (let i = 0; i < 100 && p.server.remoteAddress.port !== validated.local?.port; i++) {
         await new Promise((r) => setTimeout(r, 10));
       }

@@ -51,10 +51,10 @@ export async function get(argv: string[], ctx: CommandContext): Promise<number> 
       const head = await request(conn, 'HEAD', rest);
       const text = (await head.readAll()).toString();
       meta = text ? (JSON.parse(text) as { size: number; sha256: string }) : null;
-    } catch (err) {
-      if ((err as { errorCode?: bigint }).errorCode === 404n)
-        throw new UsageError(`${rest}: not found on the server`);
-      meta = null; // not a quichex server: no size, no digest
+    } catch {
+      // Not a quichex server (HEAD is our extension; others reset it): no
+      // size for the ETA, no digest to compare. GET decides whether it exists.
+      meta = null;
     }
     const stream = await request(conn, 'GET', rest);
     const out = values.out === '-' ? ctx.out : createWriteStream(values.out);

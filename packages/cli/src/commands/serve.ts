@@ -67,6 +67,7 @@ export async function serve(argv: string[], ctx: CommandContext): Promise<number
     certChainFile,
     privKeyFile,
     dgram: true,
+    earlyData: true,
     initialMaxStreamsBidi: 1000,
     initialMaxStreamsUni: 100,
   });

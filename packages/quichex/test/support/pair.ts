@@ -2,7 +2,14 @@
  * A listener and one client connection to it, with the server side of the
  * connection in hand (accepted, not handled by `onConnection`).
  */
-import { type ConfigOptions, type Connection, connect, type Listener, listen } from '../../src/index.js';
+import {
+  type ConfigOptions,
+  type Connection,
+  connect,
+  type Listener,
+  listen,
+  type Stream,
+} from '../../src/index.js';
 import { clientConfig, serverConfig } from './fixtures.js';
 
 /** Both ends of one connection over loopback. */
@@ -86,4 +93,20 @@ export function pseudoRandomBytes(seed: number, length: number, into?: Uint8Arra
     out[i] = (t ^ (t >>> 14)) & 0xff;
   }
   return out;
+}
+
+/**
+ * Reads exactly `length` bytes from `stream` (across as many chunks as it
+ * takes): a stream has no message boundaries, so one read may return less.
+ */
+export async function readExactly(stream: Stream, length: number, signal?: AbortSignal): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let got = 0;
+  while (got < length) {
+    const chunk = await stream.read({ signal });
+    if (chunk === null) throw new Error(`stream ended after ${got} of ${length} bytes`);
+    chunks.push(chunk);
+    got += chunk.length;
+  }
+  return Buffer.concat(chunks);
 }
