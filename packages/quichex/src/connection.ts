@@ -131,8 +131,6 @@ const registry = new FinalizationRegistry<q.QuicheConn>((handle) => {
 });
 const reasonMax = 1024;
 const SPARE_SCIDS = 2;
-/** Longest a data-less FIN waits for earlier packets to be acknowledged (see #queuePendingFins). */
-const FIN_WAIT_MS = 50;
 
 /**
  * A QUIC connection, from `connect()` or a `Listener`.
@@ -171,8 +169,8 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /** Peer stream ids below the highest seen whose data has not arrived yet. */
   readonly #skippedPeer = new Set<number>();
   #processScheduled = false;
-  /** Streams whose lone FIN waits to be queued (see #queuePendingFins), with the bytes sent when it was asked for. */
-  readonly #pendingFins = new Map<number, { sentBytes: number; since: number }>();
+  /** Streams whose lone FIN waits to be queued (see #queuePendingFins). */
+  readonly #pendingFins = new Set<number>();
   /** Length of the last session ticket reported by the 'session' event. */
   #sessionLen = 0;
   #lastError = 0;
@@ -663,25 +661,19 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   /**
    * Queues FINs that carry no data. quiche 0.30 drops such a FIN when it is
    * queued while the stream's data is still in flight and the ACK for that
-   * data is processed before the FIN went out: the ACK makes the stream look
-   * complete, quiche frees it with the FIN unsent, and the peer waits
-   * forever. So a lone FIN waits until everything sent before it was asked
-   * for has been acknowledged or declared lost (or FIN_WAIT_MS passed), and
-   * is then queued with the stream made most urgent, right before a flush.
+   * data is processed before the FIN went out (cloudflare/quiche#2525):
+   * quiche frees the stream with the FIN unsent. Streams avoid lone FINs by
+   * holding back their last byte (see Stream.write); the few left are queued
+   * here, after received ACKs were processed and right before a flush, with
+   * the stream made most urgent so the FIN leaves in the next packet.
    */
   #queuePendingFins(conn: q.QuicheConn): void {
-    s.statsBuf.fill(0);
-    q.quiche_conn_stats(conn, s.statsBuf);
-    const stats = q.decodeStats(s.statsBuf);
-    const settled = Number(stats.acked_bytes) + Number(stats.lost_bytes);
-    const now = performance.now();
-    for (const [id, wait] of this.#pendingFins) {
-      if (settled < wait.sentBytes && now - wait.since < FIN_WAIT_MS) continue;
-      this.#pendingFins.delete(id);
+    for (const id of this.#pendingFins) {
       q.quiche_conn_stream_priority(conn, id, 0, false);
       const rc = q.quiche_conn_stream_send(conn, id, null as unknown as Uint8Array, 0, true, s.u64Out);
       if (rc < 0 && rc !== E.QUICHE_ERR_DONE) debug('FIN on stream %d: %s', id, q.quicheErrorName(rc) ?? rc);
     }
+    this.#pendingFins.clear();
   }
 
   /** Spare source CIDs let the peer migrate or rebind without linking its paths. */
@@ -825,13 +817,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   streamSend(id: number, data: Uint8Array, fin: boolean): number {
     const conn = this.#live();
     if (fin && data.length === 0) {
-      s.statsBuf.fill(0);
-      q.quiche_conn_stats(conn, s.statsBuf);
-      this.#pendingFins.set(id, {
-        sentBytes: Number(q.decodeStats(s.statsBuf).sent_bytes),
-        since: performance.now(),
-      });
-      setTimeout(() => this.#scheduleProcess(), FIN_WAIT_MS + 1).unref();
+      this.#pendingFins.add(id);
       this.#scheduleProcess();
       return 0;
     }

@@ -133,8 +133,6 @@ export class Stream extends EventEmitter<StreamEvents> {
     if (this.direction === 'uni' && this.origin === 'local') {
       throw new TypeError(`stream ${this.id} is a local unidirectional stream and cannot be read`);
     }
-    // Someone waits for the peer: it may be waiting for our last byte first.
-    if (this.#tail) this.#releaseTail();
     for (;;) {
       if (this.#readError) throw this.#readError;
       if (this.#readDone) return null;
@@ -156,6 +154,8 @@ export class Stream extends EventEmitter<StreamEvents> {
       }
       if (result.data) return result.data;
       if (terminal) throw terminal;
+      // About to wait for the peer, which may be waiting for our last byte.
+      if (this.#tail) this.#releaseTail();
       await this.#readWake.wait(signal);
     }
   }
