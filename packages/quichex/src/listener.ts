@@ -104,6 +104,9 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
   readonly #dcidLen = new BigUint64Array(1);
   readonly #token = new Uint8Array(512);
   readonly #tokenLen = new BigUint64Array(1);
+  /** The connection the last short-header packet went to, and its CID (the fast path's cache). */
+  #lastRouted: Connection | null = null;
+  readonly #lastCid = Buffer.alloc(CID_LEN);
 
   /** @internal Use {@link listen}. */
   constructor(endpoint: Endpoint, options: ListenOptions) {
@@ -179,6 +182,23 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
   // -- routing --------------------------------------------------------------------
 
   #onMessage(packet: Buffer, address: string, port: number): void {
+    // Fast path: a short-header packet (the bulk of traffic) carries our
+    // fixed-length CID right after the first byte, so it can be routed
+    // without parsing the header through quiche or building a string key.
+    if (packet.length > CID_LEN && (packet[0]! & 0x80) === 0) {
+      const last = this.#lastRouted;
+      if (last && !last.isClosed && packet.compare(this.#lastCid, 0, CID_LEN, 1, 1 + CID_LEN) === 0) {
+        last.receive(packet, address, port);
+        return;
+      }
+      const conn = this.#byCid.get(packet.toString('latin1', 1, 1 + CID_LEN));
+      if (conn) {
+        this.#lastRouted = conn;
+        packet.copy(this.#lastCid, 0, 1, 1 + CID_LEN);
+        conn.receive(packet, address, port);
+      }
+      return;
+    }
     this.#scidLen[0] = BigInt(this.#scid.length);
     this.#dcidLen[0] = BigInt(this.#dcid.length);
     this.#tokenLen[0] = BigInt(this.#token.length);
