@@ -149,22 +149,29 @@ export function contractSide(
 }
 
 /**
- * quichex's HTTP/3 driver (peers/quichex/h3.mjs): the contract's plain
- * download, no Retry and none of the client extras. It accepts ChaCha20
- * like any quiche endpoint, so a ChaCha20-only peer can test it.
+ * quichex's HTTP/3 driver (peers/quichex/h3.mjs): the contract's download,
+ * Retry, and the client's --resume / --zero-rtt (no --migrate or
+ * --key-update). It accepts ChaCha20 like any quiche endpoint, so a
+ * ChaCha20-only peer can test it.
  */
 export function quichexH3Side(script: string, unavailable: () => string | null): Side {
   const argv = (role: 'server' | 'client'): string[] => [process.execPath, script, role];
   return {
     name: 'quichex',
     unavailable,
-    serverUnsupported: (needs) => (needs.retry ? 'quichex’s h3.mjs server has no --retry' : null),
+    serverUnsupported: () => null,
     clientUnsupported: (flags) => {
-      const extra = flagArgs({ ...flags, maxStreamsWait: false });
+      const extra = flagArgs({ ...flags, maxStreamsWait: false, resume: false, zeroRtt: false });
       return extra.length ? `quichex’s h3.mjs client has no ${extra.join(' ')}` : null;
     },
     startServer: (o, label) => startContractServer(argv('server'), o, label),
-    clientCommands: async (o) => [contractClient(argv('client'), o, [])],
+    clientCommands: async (o) => [
+      contractClient(
+        argv('client'),
+        o,
+        flagArgs({ ...o.flags, migrate: false, keyUpdate: false, maxStreamsWait: false }),
+      ),
+    ],
   };
 }
 

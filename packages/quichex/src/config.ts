@@ -70,7 +70,7 @@ export interface ConfigOptions {
   maxConnectionWindow?: number | bigint;
   /** Cap on the auto-tuned stream window (bytes). */
   maxStreamWindow?: number | bigint;
-  /** Connection IDs we accept from the peer, ≥ 2 (quiche default 2). */
+  /** Connection IDs we accept from the peer, 2..1000 (default 8; it also bounds the paths quiche keeps). */
   activeConnectionIdLimit?: number;
   /** 16-byte stateless reset token. */
   statelessResetToken?: Uint8Array;
@@ -198,7 +198,11 @@ export class Config {
         .setInitialMaxStreamDataBidiRemote(1024 * 1024)
         .setInitialMaxStreamDataUni(1024 * 1024)
         .setInitialMaxStreamsBidi(100)
-        .setInitialMaxStreamsUni(100);
+        .setInitialMaxStreamsUni(100)
+        // quiche keeps at most this many paths and never frees the one a NAT
+        // rebinding leaves behind: with quiche's default of 2, a second
+        // rebinding is silently dropped. 8 leaves room for several.
+        .setActiveConnectionIdLimit(8);
       this.#apply(options);
     } catch (err) {
       this.free();

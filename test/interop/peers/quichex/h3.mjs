@@ -127,6 +127,8 @@ function makeConfig(role, { earlyData = false } = {}) {
   q.quiche_config_set_initial_max_stream_data_uni(config, 1 * MiB);
   q.quiche_config_set_initial_max_streams_bidi(config, 1000);
   q.quiche_config_set_initial_max_streams_uni(config, 100);
+  // quiche keeps at most this many paths; NAT rebindings each leave one behind.
+  q.quiche_config_set_active_connection_id_limit(config, 8);
   return config;
 }
 
