@@ -135,6 +135,39 @@ export async function pool(
   await Promise.all(workers);
 }
 
+/** What {@link openMany} opened, and what failed. */
+export interface Opened<T> {
+  items: T[];
+  errors: number;
+  firstError: unknown;
+  seconds: number;
+}
+
+/**
+ * Opens `count` connections with `open` (`concurrency` at a time, 100 by
+ * default), counting failures instead of stopping at the first one: the
+ * idle scenario of every implementation.
+ */
+export async function openMany<T>(
+  count: number,
+  concurrency: number,
+  open: () => Promise<T>,
+): Promise<Opened<T>> {
+  const items: T[] = [];
+  let errors = 0;
+  let firstError: unknown;
+  const t0 = performance.now();
+  await pool(count, concurrency > 1 ? concurrency : 100, async () => {
+    try {
+      items.push(await open());
+    } catch (err) {
+      errors++;
+      firstError ??= err;
+    }
+  });
+  return { items, errors, firstError, seconds: Math.round(performance.now() - t0) / 1000 };
+}
+
 /** Splits `total` into `parts` near-equal integers. */
 export function split(total: number, parts: number): number[] {
   const base = Math.floor(total / parts);

@@ -13,6 +13,7 @@ import { events, QUICClient, type QUICConnection, QUICServer, type QUICStream } 
 import {
   type ClientHooks,
   errorText,
+  openMany,
   type Peer,
   payload,
   pool,
@@ -32,7 +33,6 @@ import {
   type PeerOptions,
   type PeerResult,
   RR_SIZE,
-  round3,
   type Scenario,
 } from '../protocol.js';
 
@@ -252,22 +252,12 @@ async function handshake(opts: PeerOptions): Promise<HandshakeResult> {
 }
 
 async function idle(opts: PeerOptions, hooks: ClientHooks): Promise<IdleClientResult> {
-  const clients: QUICClient[] = [];
-  let errors = 0;
-  let firstError: unknown;
-  const t0 = performance.now();
-  await pool(opts.count, opts.concurrency > 1 ? opts.concurrency : 100, async () => {
-    try {
-      clients.push(await dial('idle', opts));
-    } catch (err) {
-      errors++;
-      firstError ??= err;
-    }
-  });
-  const seconds = round3((performance.now() - t0) / 1000);
-  await hooks.holdIdle(clients.length, errors, firstError);
-  await withTimeout(Promise.all(clients.map((c) => destroy(c))), 10_000, 'destroy').catch(() => undefined);
-  return { count: clients.length, errors, seconds };
+  const { items, errors, firstError, seconds } = await openMany(opts.count, opts.concurrency, () =>
+    dial('idle', opts),
+  );
+  await hooks.holdIdle(items.length, errors, firstError);
+  await withTimeout(Promise.all(items.map((c) => destroy(c))), 10_000, 'destroy').catch(() => undefined);
+  return { count: items.length, errors, seconds };
 }
 
 export const matrixaiPeer: Peer = {

@@ -7,6 +7,7 @@ import { Config, type Connection, connect, listen, type Stream } from 'quichex';
 import {
   type ClientHooks,
   errorText,
+  openMany,
   type Peer,
   payload,
   pool,
@@ -27,7 +28,6 @@ import {
   type PeerOptions,
   type PeerResult,
   RR_SIZE,
-  round3,
   type Scenario,
 } from '../protocol.js';
 import {
@@ -244,22 +244,12 @@ async function datagrams(opts: PeerOptions): Promise<DgramResult> {
 
 async function idle(opts: PeerOptions, hooks: ClientHooks): Promise<IdleClientResult> {
   const cfg = config('idle', opts, false);
-  const conns: Connection[] = [];
-  let errors = 0;
-  let firstError: unknown;
-  const t0 = performance.now();
-  await pool(opts.count, opts.concurrency > 1 ? opts.concurrency : 100, async () => {
-    try {
-      conns.push(await dial(cfg, opts));
-    } catch (err) {
-      errors++;
-      firstError ??= err;
-    }
-  });
-  const seconds = round3((performance.now() - t0) / 1000);
-  await hooks.holdIdle(conns.length, errors, firstError);
-  for (const c of conns) c.destroy();
-  return { count: conns.length, errors, seconds };
+  const { items, errors, firstError, seconds } = await openMany(opts.count, opts.concurrency, () =>
+    dial(cfg, opts),
+  );
+  await hooks.holdIdle(items.length, errors, firstError);
+  for (const c of items) c.destroy();
+  return { count: items.length, errors, seconds };
 }
 
 export const quichexPeer: Peer = {

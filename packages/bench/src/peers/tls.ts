@@ -10,6 +10,7 @@ import tls from 'node:tls';
 import {
   type ClientHooks,
   errorText,
+  openMany,
   type Peer,
   payload,
   pool,
@@ -28,7 +29,6 @@ import {
   type PeerOptions,
   type PeerResult,
   RR_SIZE,
-  round3,
   type Scenario,
 } from '../protocol.js';
 
@@ -184,22 +184,12 @@ async function handshake(opts: PeerOptions): Promise<HandshakeResult> {
 }
 
 async function idle(opts: PeerOptions, hooks: ClientHooks): Promise<IdleClientResult> {
-  const sockets: tls.TLSSocket[] = [];
-  let errors = 0;
-  let firstError: unknown;
-  const t0 = performance.now();
-  await pool(opts.count, opts.concurrency > 1 ? opts.concurrency : 100, async () => {
-    try {
-      sockets.push(await dial(opts));
-    } catch (err) {
-      errors++;
-      firstError ??= err;
-    }
-  });
-  const seconds = round3((performance.now() - t0) / 1000);
-  await hooks.holdIdle(sockets.length, errors, firstError);
-  for (const s of sockets) s.destroy();
-  return { count: sockets.length, errors, seconds };
+  const { items, errors, firstError, seconds } = await openMany(opts.count, opts.concurrency, () =>
+    dial(opts),
+  );
+  await hooks.holdIdle(items.length, errors, firstError);
+  for (const s of items) s.destroy();
+  return { count: items.length, errors, seconds };
 }
 
 export const tlsPeer: Peer = {
