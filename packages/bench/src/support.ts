@@ -1,7 +1,6 @@
 /**
  * Which JS peer runs which scenario, known to both the peers and the
- * orchestrator (which then spawns nothing for an n/a cell). The native
- * harness is asked for everything: what it does not do, it reports.
+ * orchestrator (which then spawns nothing for an n/a cell).
  *
  * @module
  */
@@ -20,6 +19,8 @@ export function unsupported(impl: Impl, scenario: Scenario, newStream: boolean):
       return null;
     case 'matrixai':
       return scenario === 'dgram' ? '@matrixai/quic exposes no DATAGRAM API' : null;
+    case 'native':
+      return scenario === 'idle' ? 'the native harness measures transfers, not idle connections' : null;
     default:
       return null;
   }
