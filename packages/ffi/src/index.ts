@@ -76,3 +76,4 @@ export {
   registerLogCallback,
 } from './native.js';
 export * from './structs.js';
+export * from './sys.js';

@@ -49,6 +49,12 @@ export interface ConnectOptions extends ConnectionLogOptions {
    * `'rejected'` means quiche resent that data after the handshake.
    */
   earlyData?: boolean;
+  /**
+   * Send runs of datagrams with one `sendmsg` through UDP generic
+   * segmentation offload where the platform has it (Linux), falling back to
+   * one `dgram` send per datagram otherwise (default `true`).
+   */
+  gso?: boolean;
 }
 
 /**
@@ -101,6 +107,9 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   if (options.session !== undefined && !(options.session instanceof Uint8Array)) {
     throw new TypeError(`session must be a Uint8Array, got ${describe(options.session)}`);
   }
+  if (options.gso !== undefined && typeof options.gso !== 'boolean') {
+    throw new TypeError(`gso must be a boolean, got ${describe(options.gso)}`);
+  }
   if (options.earlyData !== undefined && typeof options.earlyData !== 'boolean') {
     throw new TypeError(`earlyData must be a boolean, got ${describe(options.earlyData)}`);
   }
@@ -124,7 +133,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     address,
     port,
   );
-  const endpoint = new Endpoint(socket, config.maxSendUdpPayloadSize, true);
+  const endpoint = new Endpoint(socket, config.maxSendUdpPayloadSize, true, options.gso ?? true);
   const peer = { family: v6 ? 'IPv6' : 'IPv4', address, port } as const;
   const peerSa = toSockaddr(address, port, v6);
 

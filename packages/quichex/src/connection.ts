@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
+import { GSO_MAX_SEGMENTS } from '@quichex/ffi';
 import { type CloseInfo, describeClose, earlyDataOutcome, readCloseInfo } from './close-info.js';
 import { channels } from './diagnostics.js';
 import { Endpoint, openClientSocket, type Sockaddr, toSockaddr } from './endpoint.js';
@@ -614,8 +615,20 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
   flush(): void {
     const conn = this.#conn;
     if (conn === null) return;
-    const peerBuf = this.#peerSockaddr.buf;
-    const peerLen = this.#peerSockaddr.len;
+    const endpoint = this.#endpoint;
+    if (endpoint.gso !== null && this.#endpoints.length === 1) this.#sendBatched(conn, endpoint);
+    else this.#sendEach(conn);
+    if (q.quiche_conn_is_closed(conn)) {
+      this.#finish(readCloseInfo(conn, this.#lastError));
+      return;
+    }
+    const ns = q.quiche_conn_timeout_as_nanos(conn);
+    if (typeof ns === 'bigint' && ns === UINT64_MAX) timers.clear(this);
+    else timers.set(this, performance.now() + Number(ns) / 1e6);
+  }
+
+  /** Drains quiche_conn_send, one `dgram` send per datagram. */
+  #sendEach(conn: q.QuicheConn): void {
     for (;;) {
       let endpoint = this.#endpoint;
       const out = endpoint.takeBuffer();
@@ -627,25 +640,78 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       }
       // After a migration, probes and stragglers leave from the socket quiche names.
       if (this.#endpoints.length > 1) endpoint = this.#endpointFor(s.sendInfo) ?? endpoint;
-      // Fast path: the packet goes to the current peer (compare raw sockaddr bytes).
-      const toLen = s.sendInfo[264]! | (s.sendInfo[265]! << 8);
-      let same = toLen === peerLen;
-      for (let i = 0; same && i < toLen; i++) same = s.sendInfo[136 + i] === peerBuf[i];
-      if (same) {
+      if (this.#toCurrentPeer()) {
         endpoint.send(out, n, this.#peer.port, endpoint.connected ? undefined : this.#peer.address);
       } else {
-        const to = q.decodeSockaddr(s.sendInfo, 136, toLen);
+        const to = q.decodeSockaddr(s.sendInfo, 136, s.sendInfo[264]! | (s.sendInfo[265]! << 8));
         if (to) endpoint.send(out, n, to.port, endpoint.connected ? undefined : to.address);
         else endpoint.giveBack(out);
       }
     }
-    if (q.quiche_conn_is_closed(conn)) {
-      this.#finish(readCloseInfo(conn, this.#lastError));
-      return;
+  }
+
+  /**
+   * Drains quiche_conn_send into the GSO buffer back to back and hands each
+   * run of equal-size datagrams to the kernel in one sendmsg. A datagram
+   * longer than the run's size starts a new run; a shorter one ends it (the
+   * kernel allows only the last segment to be short).
+   */
+  #sendBatched(conn: q.QuicheConn, endpoint: Endpoint): void {
+    const buf = (endpoint.gso as NonNullable<Endpoint['gso']>).sender.buffer;
+    const max = endpoint.packetSize;
+    const address = endpoint.connected ? undefined : this.#peer.address;
+    let len = 0;
+    let segment = 0;
+    let count = 0;
+    const ship = (): void => {
+      if (len > 0) endpoint.sendBatch(len, segment, this.#peer.port, address, this.#peerSockaddr);
+      len = 0;
+      segment = 0;
+      count = 0;
+    };
+    for (let guard = 0; guard < 100_000 && endpoint.gso !== null; guard++) {
+      if (buf.length - len < max || count >= GSO_MAX_SEGMENTS) ship();
+      const n = q.quiche_conn_send(conn, buf.subarray(len, len + max), max, s.sendInfo);
+      if (n < 0) {
+        if (n !== E.QUICHE_ERR_DONE) debug('send: %s', q.quicheErrorName(n) ?? n);
+        break;
+      }
+      if (!this.#toCurrentPeer()) {
+        // A probe or a reply to another address: send it alone, after the run.
+        const out = endpoint.takeBuffer();
+        buf.copy(out, 0, len, len + n);
+        ship();
+        const to = q.decodeSockaddr(s.sendInfo, 136, s.sendInfo[264]! | (s.sendInfo[265]! << 8));
+        if (to) endpoint.send(out, n, to.port, endpoint.connected ? undefined : to.address);
+        else endpoint.giveBack(out);
+        continue;
+      }
+      if (count > 0 && n > segment) {
+        // Cannot join the run: ship the run, then start a new one with this datagram.
+        endpoint.sendBatch(len, segment, this.#peer.port, address, this.#peerSockaddr);
+        buf.copyWithin(0, len, len + n);
+        len = n;
+        segment = n;
+        count = 1;
+        continue;
+      }
+      if (count === 0) segment = n;
+      len += n;
+      count++;
+      if (n < segment) ship();
     }
-    const ns = q.quiche_conn_timeout_as_nanos(conn);
-    if (typeof ns === 'bigint' && ns === UINT64_MAX) timers.clear(this);
-    else timers.set(this, performance.now() + Number(ns) / 1e6);
+    ship();
+    // GSO turned itself off mid-flush: whatever quiche still has goes the plain way.
+    if (endpoint.gso === null) this.#sendEach(conn);
+  }
+
+  /** Whether the datagram quiche just wrote goes to the current peer (compares the raw sockaddr bytes). */
+  #toCurrentPeer(): boolean {
+    const peer = this.#peerSockaddr;
+    const toLen = s.sendInfo[264]! | (s.sendInfo[265]! << 8);
+    if (toLen !== peer.len) return false;
+    for (let i = 0; i < toLen; i++) if (s.sendInfo[136 + i] !== peer.buf[i]) return false;
+    return true;
   }
 
   #endpointFor(info: Uint8Array): Endpoint | undefined {

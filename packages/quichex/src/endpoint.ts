@@ -9,7 +9,7 @@
  */
 import dgram from 'node:dgram';
 import { debuglog } from 'node:util';
-import { encodeSockaddr, RecvInfo, type SocketAddress } from '@quichex/ffi';
+import { createGsoSender, encodeSockaddr, type GsoSender, RecvInfo, type SocketAddress } from '@quichex/ffi';
 import { QuicError } from './errors.js';
 import { track } from './resources.js';
 
@@ -22,6 +22,27 @@ const debug = debuglog('quichex');
  * loss. The kernel caps the request at `net.core.rmem_max`/`wmem_max`.
  */
 export const SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
+
+let gsoSender: GsoSender | null | undefined;
+
+/** The process's GSO sender (one native batch buffer; flushes are synchronous), or `null`. */
+function sharedGso(): GsoSender | null {
+  if (gsoSender === undefined) gsoSender = createGsoSender();
+  return gsoSender;
+}
+
+/**
+ * The file descriptor under a bound `dgram` socket. Node keeps it in the
+ * socket's internal state and offers no public accessor; when that changes
+ * this returns `null` and quichex sends through `dgram` instead.
+ */
+function socketFd(socket: dgram.Socket): number | null {
+  const state = Object.getOwnPropertySymbols(socket).find((sym) => sym.description === 'state symbol');
+  const fd = state
+    ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[state]?.handle?.fd
+    : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
 
 /** An encoded `struct sockaddr` and its length. */
 export interface Sockaddr {
@@ -59,9 +80,20 @@ export class Endpoint {
    */
   onSendError: ((err: NodeJS.ErrnoException) => void) | null = null;
 
-  constructor(socket: dgram.Socket, packetSize: number, connected = false) {
+  /**
+   * Batched sending through UDP GSO on this socket, or `null` (not Linux,
+   * no descriptor, the kernel refused it, or turned off by the `gso` option).
+   */
+  gso: { sender: GsoSender; fd: number } | null = null;
+
+  constructor(socket: dgram.Socket, packetSize: number, connected = false, gso = true) {
     this.socket = socket;
     this.connected = connected;
+    if (gso) {
+      const sender = sharedGso();
+      const fd = sender ? socketFd(socket) : null;
+      if (sender && fd !== null) this.gso = { sender, fd };
+    }
     const a = socket.address();
     this.#v6 = a.family === 'IPv6';
     this.local = { family: this.#v6 ? 'IPv6' : 'IPv4', address: a.address, port: a.port };
@@ -103,6 +135,30 @@ export class Endpoint {
     };
     if (address === undefined) this.socket.send(buf, 0, len, done);
     else this.socket.send(buf, 0, len, port, address, done);
+  }
+
+  /**
+   * Sends the first `len` bytes of the GSO buffer as datagrams of `segment`
+   * bytes to `port`/`address` (`to` encoded). Falls back to one `dgram` send
+   * per datagram when the kernel refuses; a refusal other than a full buffer
+   * turns GSO off for this socket.
+   */
+  sendBatch(len: number, segment: number, port: number, address: string | undefined, to: Sockaddr): void {
+    const gso = this.gso;
+    if (this.#closed || gso === null) return;
+    const rc = gso.sender.send(gso.fd, len, segment, this.connected ? null : to.buf, to.len);
+    if (rc === len) return;
+    if (rc !== -11 && rc !== -105) {
+      debug('UDP GSO unavailable (errno %d): sending datagram by datagram', -rc);
+      this.gso = null;
+    }
+    const data = gso.sender.buffer;
+    for (let off = 0; off < len; off += segment) {
+      const n = Math.min(segment, len - off);
+      const buf = this.takeBuffer();
+      data.copy(buf, 0, off, off + n);
+      this.send(buf, n, port, address);
+    }
   }
 
   /** Closes the socket and frees the native recv info. Idempotent. */

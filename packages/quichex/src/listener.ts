@@ -44,6 +44,12 @@ export interface ListenOptions extends ConnectionLogOptions {
   onConnection?: (conn: Connection) => unknown;
   /** Closes the listener when aborted. */
   signal?: AbortSignal;
+  /**
+   * Send runs of datagrams with one `sendmsg` through UDP generic
+   * segmentation offload where the platform has it (Linux), falling back to
+   * one `dgram` send per datagram otherwise (default `true`).
+   */
+  gso?: boolean;
 }
 
 /** Events of a {@link Listener}. */
@@ -445,6 +451,7 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   if (options.host !== undefined && typeof options.host !== 'string')
     throw new TypeError('host must be a string');
   if (options.retry !== undefined) checkBool('retry', options.retry);
+  if (options.gso !== undefined) checkBool('gso', options.gso);
   if (options.maxConnections !== undefined) checkInt('maxConnections', options.maxConnections, 0, 10_000_000);
   if (options.onConnection !== undefined && typeof options.onConnection !== 'function') {
     throw new TypeError('onConnection must be a function');
@@ -454,7 +461,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   if (signal?.aborted) throw signal.reason;
 
   const socket = await bindSocket(options.host, port);
-  const listener = new Listener(new Endpoint(socket, options.config.maxSendUdpPayloadSize), options);
+  const listener = new Listener(
+    new Endpoint(socket, options.config.maxSendUdpPayloadSize, false, options.gso ?? true),
+    options,
+  );
   signal?.addEventListener('abort', () => void listener.close(), { once: true });
   return listener;
 }
