@@ -71,8 +71,6 @@ export class Endpoint {
   readonly packetSize: number;
   readonly #pool: Buffer[] = [];
   #closed = false;
-  /** Packets handed to the kernel whose callback has not run yet. */
-  inFlight = 0;
   /**
    * Told when the kernel refuses a packet. On a connected socket a pending
    * ICMP error (ECONNREFUSED) is reported by the next send, not as an
@@ -124,9 +122,7 @@ export class Endpoint {
       this.giveBack(buf);
       return;
     }
-    this.inFlight++;
     const done = (err: Error | null): void => {
-      this.inFlight--;
       this.giveBack(buf);
       if (err) {
         debug('send to %s:%d failed: %s', address, port, err.message);

@@ -29,7 +29,6 @@ export type QuicErrorCode =
   | 'ERR_QUIC_DATAGRAM_QUEUE_FULL'
   | 'ERR_QUIC_CONNECTION_CLOSED'
   | 'ERR_QUIC_DESTROYED'
-  | 'ERR_QUIC_LISTENER_CLOSED'
   | 'ERR_QUIC_SOCKET';
 
 /** Details a {@link QuicError} may carry. */
