@@ -643,9 +643,7 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
       if (this.#toCurrentPeer()) {
         endpoint.send(out, n, this.#peer.port, endpoint.connected ? undefined : this.#peer.address);
       } else {
-        const to = q.decodeSockaddr(s.sendInfo, 136, s.sendInfo[264]! | (s.sendInfo[265]! << 8));
-        if (to) endpoint.send(out, n, to.port, endpoint.connected ? undefined : to.address);
-        else endpoint.giveBack(out);
+        this.#sendElsewhere(endpoint, out, n);
       }
     }
   }
@@ -681,15 +679,14 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
         const out = endpoint.takeBuffer();
         buf.copy(out, 0, len, len + n);
         ship();
-        const to = q.decodeSockaddr(s.sendInfo, 136, s.sendInfo[264]! | (s.sendInfo[265]! << 8));
-        if (to) endpoint.send(out, n, to.port, endpoint.connected ? undefined : to.address);
-        else endpoint.giveBack(out);
+        this.#sendElsewhere(endpoint, out, n);
         continue;
       }
       if (count > 0 && n > segment) {
         // Cannot join the run: ship the run, then start a new one with this datagram.
-        endpoint.sendBatch(len, segment, this.#peer.port, address, this.#peerSockaddr);
-        buf.copyWithin(0, len, len + n);
+        const start = len;
+        ship();
+        buf.copyWithin(0, start, start + n);
         len = n;
         segment = n;
         count = 1;
@@ -703,6 +700,13 @@ export class Connection extends EventEmitter<ConnectionEvents> implements TimerO
     ship();
     // GSO turned itself off mid-flush: whatever quiche still has goes the plain way.
     if (endpoint.gso === null) this.#sendEach(conn);
+  }
+
+  /** Sends a datagram quiche addressed to someone other than the current peer (a probe, a new path). */
+  #sendElsewhere(endpoint: Endpoint, out: Buffer, n: number): void {
+    const to = q.decodeSockaddr(s.sendInfo, 136, s.sendInfo[264]! | (s.sendInfo[265]! << 8));
+    if (to) endpoint.send(out, n, to.port, endpoint.connected ? undefined : to.address);
+    else endpoint.giveBack(out);
   }
 
   /** Whether the datagram quiche just wrote goes to the current peer (compares the raw sockaddr bytes). */

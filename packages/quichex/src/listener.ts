@@ -12,7 +12,7 @@ import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
 import { Config, kHandle } from './config.js';
 import { Connection, type ConnectionOwner } from './connection.js';
-import { Endpoint, SOCKET_BUFFER_SIZE } from './endpoint.js';
+import { Endpoint, SOCKET_BUFFER_SIZE, toSockaddr } from './endpoint.js';
 import { QuicError, TransportErrorCode } from './errors.js';
 import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { RetryTokens } from './retry.js';
@@ -246,10 +246,7 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     const scid = this.#scid.subarray(0, scidLen);
     const dcid = this.#dcid.subarray(0, dcidLen);
     const peer = { family: address.includes(':') ? 'IPv6' : 'IPv4', address, port } as const;
-    const peerSa = q.encodeSockaddr(
-      address.includes(':') || !this.#endpoint.isV6 ? address : `::ffff:${address}`,
-      port,
-    );
+    const peerSa = toSockaddr(address, port, this.#endpoint.isV6);
 
     if (!q.quiche_version_is_supported(this.#version[0]!)) {
       const out = this.#endpoint.takeBuffer();
