@@ -1,5 +1,11 @@
 import { defineConfig } from 'vitest/config';
 
+// CI (.ci/run) sets QUICHEX_TEST_JSON to a file path: vitest then also writes
+// its JSON report there, and scripts/count-tests.mjs counts the tests from it
+// for the run's final `N passed, N failed` line. Unset (locally), only the
+// default reporter runs.
+const jsonReport = process.env.QUICHEX_TEST_JSON;
+
 // One run covers every package's tests (next to their code) and the
 // cross-package suites in test/. Tests use real libquiche and real UDP
 // sockets on loopback, so files run in separate forks to keep native state
@@ -10,6 +16,7 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    reporters: ['default'],
+    reporters: jsonReport ? ['default', 'json'] : ['default'],
+    ...(jsonReport ? { outputFile: { json: jsonReport } } : {}),
   },
 });

@@ -367,6 +367,30 @@ export class RecvInfo {
   }
 }
 
+/**
+ * Field offsets of `quiche_send_info`, read from its koffi definition, for
+ * hot paths that compare the raw `to`/`from` sockaddr bytes of every packet
+ * instead of decoding them into objects.
+ *
+ * @example
+ * ```ts
+ * const toLen = sendInfo[SendInfoLayout.to_len]! | (sendInfo[SendInfoLayout.to_len + 1]! << 8);
+ * const to = sendInfo.subarray(SendInfoLayout.to, SendInfoLayout.to + toLen);
+ * ```
+ */
+export const SendInfoLayout = {
+  /** Offset of `from` (a `sockaddr_storage`). */
+  from: koffi.offsetof(SendInfoType, 'from'),
+  /** Offset of `from_len` (`socklen_t`, little-endian). */
+  from_len: koffi.offsetof(SendInfoType, 'from_len'),
+  /** Offset of `to` (a `sockaddr_storage`). */
+  to: koffi.offsetof(SendInfoType, 'to'),
+  /** Offset of `to_len` (`socklen_t`, little-endian). */
+  to_len: koffi.offsetof(SendInfoType, 'to_len'),
+  /** Offset of `at` (a `timespec`: seconds then nanoseconds, both 64-bit). */
+  at: koffi.offsetof(SendInfoType, 'at'),
+} as const;
+
 /** What `quiche_conn_send` wrote into a `quiche_send_info`. */
 export interface SendInfo {
   /** Local address the packet should leave from. */
@@ -393,10 +417,11 @@ export interface SendInfo {
  */
 export function decodeSendInfo(buf: Uint8Array): SendInfo {
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  const fromLen = view.getUint32(128, true);
-  const toLen = view.getUint32(264, true);
-  const at = view.getBigInt64(272, true) * 1_000_000_000n + view.getBigInt64(280, true);
-  return { from: decodeSockaddr(buf, 0, fromLen), to: decodeSockaddr(buf, 136, toLen), at };
+  const L = SendInfoLayout;
+  const fromLen = view.getUint32(L.from_len, true);
+  const toLen = view.getUint32(L.to_len, true);
+  const at = view.getBigInt64(L.at, true) * 1_000_000_000n + view.getBigInt64(L.at + 8, true);
+  return { from: decodeSockaddr(buf, L.from, fromLen), to: decodeSockaddr(buf, L.to, toLen), at };
 }
 
 function decodeStruct<T>(buf: Uint8Array, type: TypeObject): T {

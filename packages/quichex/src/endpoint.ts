@@ -1,211 +1,230 @@
 /**
- * A UDP socket as the engine sees it: packets in, packets out, the local
- * address encoded once, and a pool of send buffers.
- *
- * A send buffer is handed to `socket.send()` and only returns to the pool in
- * its callback, because libuv may still read it until then.
+ * `Endpoint`: one UDP socket shared by many connections. It can accept
+ * (through a {@link Listener}) and dial out at once, so a peer-to-peer
+ * application dials from the port it listens on. `listen()` and `connect()`
+ * are the simple entry points on top of it.
  *
  * @module
  */
 import dgram from 'node:dgram';
+import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import { createGsoSender, encodeSockaddr, type GsoSender, RecvInfo, type SocketAddress } from '@quichex/ffi';
+import type * as q from '@quichex/ffi';
+import { QuichePacketType } from '@quichex/ffi';
+import type { Connection } from './connection.js';
+import { type DialOptions, dial } from './dial.js';
+import { CidRouter, type LongHeader } from './driver/cid-router.js';
+import type { ConnectionDriver } from './driver/conn-driver.js';
+import { SOCKET_BUFFER_SIZE, UdpSocket } from './driver/udp-socket.js';
 import { QuicError } from './errors.js';
-import { track } from './resources.js';
+import { Listener, type ListenOptions } from './listener.js';
+import { checkBool, checkPort, describe } from './validate.js';
 
 const debug = debuglog('quichex');
 
-/**
- * Socket buffer size asked of the kernel for both directions. Linux's
- * default (208 KiB) holds under a hundred full-size packets, fewer than one
- * congestion window at loopback speeds, so bursts overflow it and count as
- * loss. The kernel caps the request at `net.core.rmem_max`/`wmem_max`.
- */
-export const SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
-
-let gsoSender: GsoSender | null | undefined;
-
-/** The process's GSO sender (one native batch buffer; flushes are synchronous), or `null`. */
-function sharedGso(): GsoSender | null {
-  if (gsoSender === undefined) gsoSender = createGsoSender();
-  return gsoSender;
-}
-
-/**
- * The file descriptor under a bound `dgram` socket. Node keeps it in the
- * socket's internal state and offers no public accessor; when that changes
- * this returns `null` and quichex sends through `dgram` instead.
- */
-function socketFd(socket: dgram.Socket): number | null {
-  const state = Object.getOwnPropertySymbols(socket).find((sym) => sym.description === 'state symbol');
-  const fd = state
-    ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } }>)[state]?.handle?.fd
-    : undefined;
-  return typeof fd === 'number' && fd >= 0 ? fd : null;
-}
-
-/** An encoded `struct sockaddr` and its length. */
-export interface Sockaddr {
-  readonly buf: Uint8Array;
-  readonly len: number;
-}
-
-/** Encodes an address for quiche, mapping IPv4 onto a v6 socket's family. */
-export function toSockaddr(address: string, port: number, v6Socket: boolean): Sockaddr {
-  const mapped = v6Socket && !address.includes(':') ? `::ffff:${address}` : address;
-  const { buf, len } = encodeSockaddr(mapped, port);
-  return { buf, len };
-}
-
-/** Wraps one bound `dgram` socket. */
-export class Endpoint {
-  readonly socket: dgram.Socket;
-  readonly local: SocketAddress;
-  readonly localSockaddr: Sockaddr;
-  /** Reused for every `quiche_conn_recv` on this socket; `to` is fixed. */
-  readonly recvInfo = new RecvInfo();
-  /** Whether the socket is connected to one peer (clients): sends then name no address. */
-  readonly connected: boolean;
-  readonly #v6: boolean;
-  /** Size of the packet buffers (the largest UDP payload this side sends). */
-  readonly packetSize: number;
-  readonly #pool: Buffer[] = [];
-  #closed = false;
+/** Options of {@link createEndpoint}. */
+export interface EndpointOptions {
+  /** Address to bind (default `'::'`, dual-stack, falling back to `'0.0.0.0'`). */
+  host?: string;
+  /** UDP port (default 0: a free one, see {@link Endpoint.address}). */
+  port?: number;
   /**
-   * Told when the kernel refuses a packet. On a connected socket a pending
-   * ICMP error (ECONNREFUSED) is reported by the next send, not as an
-   * 'error' event, so a client must hear about it here.
+   * Send runs of datagrams with one `sendmsg` through UDP generic
+   * segmentation offload where the platform has it (Linux), falling back to
+   * one `dgram` send per datagram otherwise (default `true`).
    */
-  onSendError: ((err: NodeJS.ErrnoException) => void) | null = null;
+  gso?: boolean;
+}
+
+/** Events of an {@link Endpoint}. */
+export interface EndpointEvents {
+  /** The socket reported an error (the endpoint keeps running). */
+  error: [error: Error];
+  /** The endpoint and its socket closed. */
+  close: [];
+}
+
+/** What a listener attached to an endpoint handles. */
+export interface InitialHandler {
+  /** An Initial packet for no known connection. */
+  onInitial(packet: Buffer, hdr: LongHeader, address: string, port: number): void;
+  /** The endpoint is closing. */
+  close(): Promise<void>;
+}
+
+/** Engine access for `listen()` and `connect()`; not part of the public API. */
+export const endpointInternals = {} as {
+  socket(endpoint: Endpoint): UdpSocket;
+  router(endpoint: Endpoint): CidRouter<ConnectionDriver>;
+  attach(endpoint: Endpoint, handler: InitialHandler): void;
+  detach(endpoint: Endpoint, handler: InitialHandler): void;
+};
+
+/**
+ * A UDP socket that accepts and dials QUIC connections. Create it with {@link createEndpoint}.
+ *
+ * @example
+ * ```ts
+ * const endpoint = await createEndpoint({ port: 4433 });
+ * const listener = endpoint.listen({ config: serverConfig });  // accept on :4433 …
+ * const conn = await endpoint.connect({ host: 'peer.example', port: 4433, config: clientConfig }); // … and dial from it
+ * await endpoint.close();
+ * ```
+ */
+export class Endpoint extends EventEmitter<EndpointEvents> {
+  readonly #socket: UdpSocket;
+  readonly #router = new CidRouter<ConnectionDriver>();
+  readonly #dialled = new Set<Connection>();
+  #handler: InitialHandler | null = null;
+  #closing: Promise<void> | null = null;
+
+  static {
+    endpointInternals.socket = (e) => e.#socket;
+    endpointInternals.router = (e) => e.#router;
+    endpointInternals.attach = (e, handler) => {
+      if (e.#closing) throw new QuicError('ERR_QUIC_DESTROYED', 'the endpoint is closed');
+      if (e.#handler) throw new QuicError('QUICHE_ERR_INVALID_STATE', 'the endpoint already has a listener');
+      e.#handler = handler;
+    };
+    endpointInternals.detach = (e, handler) => {
+      if (e.#handler === handler) e.#handler = null;
+    };
+  }
+
+  /** @internal Use {@link createEndpoint}. */
+  constructor(socket: UdpSocket) {
+    super();
+    this.#socket = socket;
+    socket.socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
+    socket.socket.on('error', (err) => {
+      debug('endpoint socket error: %s', err.message);
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+    });
+  }
+
+  /** The bound address (with the real port when 0 was asked for). */
+  address(): q.SocketAddress {
+    return this.#socket.local;
+  }
+
+  /** Whether {@link Endpoint.close} was called. */
+  get closing(): boolean {
+    return this.#closing !== null;
+  }
 
   /**
-   * Batched sending through UDP GSO on this socket, or `null` (not Linux,
-   * no descriptor, the kernel refused it, or turned off by the `gso` option).
+   * Accepts connections on this endpoint's socket. At most one listener per
+   * endpoint; closing the listener leaves the endpoint open.
    */
-  gso: { sender: GsoSender; fd: number } | null = null;
-
-  constructor(socket: dgram.Socket, packetSize: number, connected = false, gso = true) {
-    this.socket = socket;
-    this.connected = connected;
-    if (gso) {
-      const sender = sharedGso();
-      const fd = sender ? socketFd(socket) : null;
-      if (sender && fd !== null) this.gso = { sender, fd };
-    }
-    const a = socket.address();
-    this.#v6 = a.family === 'IPv6';
-    this.local = { family: this.#v6 ? 'IPv6' : 'IPv4', address: a.address, port: a.port };
-    this.localSockaddr = toSockaddr(a.address, a.port, this.#v6);
-    this.recvInfo.setTo(this.localSockaddr.buf, this.localSockaddr.len);
-    this.packetSize = Math.max(1350, packetSize);
-    track('sockets', 1);
+  listen(options: Omit<ListenOptions, 'host' | 'port' | 'gso'>): Listener {
+    return new Listener(this, options, false);
   }
 
-  /** Whether the socket is IPv6 (IPv4 peers then appear as `::ffff:a.b.c.d`). */
-  get isV6(): boolean {
-    return this.#v6;
+  /**
+   * Dials a server from this endpoint's socket (the host must be an IP
+   * literal of the socket's family, or a name that resolves to one).
+   * Resolves once the handshake completed.
+   */
+  connect(options: Omit<DialOptions, 'localAddress' | 'localPort' | 'gso'>): Promise<Connection> {
+    if (this.#closing) return Promise.reject(new QuicError('ERR_QUIC_DESTROYED', 'the endpoint is closed'));
+    return dial(this.#socket, this.#router, options, (conn) => {
+      this.#dialled.add(conn);
+      void conn.closed.then(() => this.#dialled.delete(conn));
+    });
   }
 
-  /** A buffer for one outgoing packet. */
-  takeBuffer(): Buffer {
-    return this.#pool.pop() ?? Buffer.allocUnsafe(this.packetSize);
+  /**
+   * Closes the listener (if any) and every connection dialled from here
+   * gracefully, then the socket. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = (async () => {
+      await Promise.all([
+        this.#handler?.close(),
+        ...[...this.#dialled].map((c) => c.close({ errorCode: 0, reason: 'endpoint closing' })),
+      ]);
+      this.#socket.close();
+      this.emit('close');
+    })();
+    return this.#closing;
   }
 
-  /** Returns an unused buffer to the pool. */
-  giveBack(buf: Buffer): void {
-    if (this.#pool.length < 256) this.#pool.push(buf);
+  /** Same as {@link Endpoint.close}. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 
-  /** Sends `buf[0..len]` to `address:port`; the buffer returns to the pool once the kernel is done with it. */
-  send(buf: Buffer, len: number, port: number, address: string | undefined): void {
-    if (this.#closed) {
-      this.giveBack(buf);
+  #onMessage(packet: Buffer, address: string, port: number): void {
+    if (this.#router.route(packet, address, port)) return;
+    const hdr = this.#router.parse(packet);
+    if (hdr === null) {
+      debug('dropping unparsable datagram from %s:%d', address, port);
       return;
     }
-    const done = (err: Error | null): void => {
-      this.giveBack(buf);
-      if (err) {
-        debug('send to %s:%d failed: %s', address, port, err.message);
-        this.onSendError?.(err as NodeJS.ErrnoException);
-      }
-    };
-    if (address === undefined) this.socket.send(buf, 0, len, done);
-    else this.socket.send(buf, 0, len, port, address, done);
-  }
-
-  /**
-   * Sends the first `len` bytes of the GSO buffer as datagrams of `segment`
-   * bytes to `port`/`address` (`to` encoded). Falls back to one `dgram` send
-   * per datagram when the kernel refuses; a refusal other than a full buffer
-   * turns GSO off for this socket.
-   */
-  sendBatch(len: number, segment: number, port: number, address: string | undefined, to: Sockaddr): void {
-    const gso = this.gso;
-    if (this.#closed || gso === null) return;
-    const rc = gso.sender.send(gso.fd, len, segment, this.connected ? null : to.buf, to.len);
-    if (rc === len) return;
-    if (rc !== -11 && rc !== -105) {
-      debug('UDP GSO unavailable (errno %d): sending datagram by datagram', -rc);
-      this.gso = null;
-    }
-    const data = gso.sender.buffer;
-    for (let off = 0; off < len; off += segment) {
-      const n = Math.min(segment, len - off);
-      const buf = this.takeBuffer();
-      data.copy(buf, 0, off, off + n);
-      this.send(buf, n, port, address);
-    }
-  }
-
-  /** Closes the socket and frees the native recv info. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    track('sockets', -1);
-    try {
-      this.socket.close();
-    } catch {
-      // already closed by Node
-    }
-    // The recv info is only used synchronously inside message handlers, which
-    // cannot run after close().
-    this.recvInfo.free();
+    const conn = this.#router.get(hdr.dcidKey);
+    if (conn) conn.receive(packet, address, port);
+    else if (hdr.type === QuichePacketType.INITIAL && this.#handler)
+      this.#handler.onInitial(packet, hdr, address, port);
   }
 }
 
 /**
- * Opens a UDP socket bound to `localAddress:localPort` and connected to the
- * server (so ICMP errors are reported and only the server's packets arrive).
+ * Binds a UDP socket for an {@link Endpoint}.
+ *
+ * @throws {QuicError} `ERR_QUIC_SOCKET` when the address cannot be bound (e.g. port in use).
+ * @example
+ * ```ts
+ * const endpoint = await createEndpoint({ host: '127.0.0.1', port: 0 });
+ * console.log(endpoint.address().port);
+ * ```
  */
-export function openClientSocket(
-  v6: boolean,
-  localAddress: string,
-  localPort: number,
-  address: string,
-  port: number,
-): Promise<dgram.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({
-      type: v6 ? 'udp6' : 'udp4',
-      recvBufferSize: SOCKET_BUFFER_SIZE,
-      sendBufferSize: SOCKET_BUFFER_SIZE,
-    });
-    const fail = (err: NodeJS.ErrnoException): void => {
-      socket.close();
-      reject(
-        new QuicError(
-          'ERR_QUIC_SOCKET',
-          `cannot open a UDP socket to ${address}:${port}: ${err.code ?? err.message}`,
-          { cause: err },
-        ),
-      );
-    };
-    socket.once('error', fail);
-    socket.bind({ port: localPort, address: localAddress }, () => {
-      socket.connect(port, address, () => {
-        socket.removeListener('error', fail);
+export async function createEndpoint(options: EndpointOptions = {}): Promise<Endpoint> {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  const port = checkPort('port', options.port ?? 0);
+  if (options.host !== undefined && typeof options.host !== 'string')
+    throw new TypeError('host must be a string');
+  if (options.gso !== undefined) checkBool('gso', options.gso);
+  const socket = await bindSocket(options.host, port);
+  return new Endpoint(new UdpSocket(socket, 1350, false, options.gso ?? true));
+}
+
+async function bindSocket(host: string | undefined, port: number): Promise<dgram.Socket> {
+  const tryBind = (type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> =>
+    new Promise((resolve, reject) => {
+      const socket = dgram.createSocket({
+        type,
+        ipv6Only: false,
+        recvBufferSize: SOCKET_BUFFER_SIZE,
+        sendBufferSize: SOCKET_BUFFER_SIZE,
+      });
+      socket.once('error', (err) => {
+        socket.close();
+        reject(err);
+      });
+      socket.bind({ port, address }, () => {
+        socket.removeAllListeners('error');
         resolve(socket);
       });
     });
-  });
+  try {
+    if (host === undefined) {
+      try {
+        return await tryBind('udp6', '::');
+      } catch {
+        return await tryBind('udp4', '0.0.0.0');
+      }
+    }
+    return await tryBind(host.includes(':') ? 'udp6' : 'udp4', host);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new QuicError(
+      'ERR_QUIC_SOCKET',
+      `cannot listen on ${host ?? '::'}:${port}: ${e.code ?? e.message}`,
+      {
+        cause: err,
+      },
+    );
+  }
 }

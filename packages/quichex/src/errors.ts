@@ -29,7 +29,8 @@ export type QuicErrorCode =
   | 'ERR_QUIC_DATAGRAM_QUEUE_FULL'
   | 'ERR_QUIC_CONNECTION_CLOSED'
   | 'ERR_QUIC_DESTROYED'
-  | 'ERR_QUIC_SOCKET';
+  | 'ERR_QUIC_SOCKET'
+  | 'ERR_QUIC_APPLICATION_OWNS_STREAMS';
 
 /** Details a {@link QuicError} may carry. */
 export interface QuicErrorOptions {
@@ -124,3 +125,17 @@ export function closeCode(isApp: boolean, errorCode: bigint): QuicErrorCode {
 export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException('The operation was aborted', 'AbortError');
 }
+
+/**
+ * Application error code used when a user handler fails: an `onConnection`
+ * handler, an async `'connection'` listener of a `Listener` (the connection
+ * is closed with it), or an async `'stream'` listener of a `Connection` (the
+ * stream is reset with it).
+ *
+ * @example
+ * ```ts
+ * const info = await conn.closed; // on the client
+ * if (info.type === 'application' && info.errorCode === HANDLER_ERROR_CODE) console.error('server handler crashed');
+ * ```
+ */
+export const HANDLER_ERROR_CODE = 1n;

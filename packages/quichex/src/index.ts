@@ -19,6 +19,7 @@
  */
 
 export { quiche_version as quicheVersion } from '@quichex/ffi';
+export type { Application, ApplicationFactory } from './application.js';
 export {
   type CcAlgorithm,
   Config,
@@ -40,9 +41,19 @@ export {
   type PathStats,
   type PeerTransportParams,
 } from './connection.js';
+export { ConnCore, type CoreEvent, type CoreOptions, type Sockaddr } from './core/conn-core.js';
+export type { StreamChunk, StreamIO } from './core/stream-io.js';
 export { channels, enableQuicheDebugLog } from './diagnostics.js';
-export { QuicError, type QuicErrorCode, type QuicErrorOptions, TransportErrorCode } from './errors.js';
-export { HANDLER_ERROR_CODE, Listener, type ListenerEvents, type ListenOptions, listen } from './listener.js';
+export type { DialOptions } from './dial.js';
+export { createEndpoint, Endpoint, type EndpointEvents, type EndpointOptions } from './endpoint.js';
+export {
+  HANDLER_ERROR_CODE,
+  QuicError,
+  type QuicErrorCode,
+  type QuicErrorOptions,
+  TransportErrorCode,
+} from './errors.js';
+export { Listener, type ListenerEvents, type ListenOptions, listen } from './listener.js';
 export type { ConnectionLogOptions } from './logging.js';
 export { type ResourceCounts, resourceCounts } from './resources.js';
 export { Stream, type StreamEvents, type StreamWaitOptions } from './stream.js';

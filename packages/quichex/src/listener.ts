@@ -1,28 +1,31 @@
 /**
- * `Listener`: a server socket that routes datagrams to connections by
- * destination connection ID, answers unknown versions, optionally demands a
- * Retry round-trip, and accepts only Initial packets for new connections.
+ * `Listener`: accepts connections on an endpoint's socket, delivers the
+ * established ones to `onConnection`, the `'connection'` event or
+ * `accept()`/iteration, and closes them all when it closes.
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import * as q from '@quichex/ffi';
-import { Config, kHandle } from './config.js';
-import { Connection, type ConnectionOwner } from './connection.js';
-import { Endpoint, SOCKET_BUFFER_SIZE, toSockaddr } from './endpoint.js';
-import { QuicError, TransportErrorCode } from './errors.js';
-import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
+import type * as q from '@quichex/ffi';
+import type { ApplicationFactory } from './application.js';
+import { Config } from './config.js';
+import { Connection } from './connection.js';
+import { Acceptor } from './driver/acceptor.js';
+import type { LongHeader } from './driver/cid-router.js';
+import { createEndpoint, type Endpoint, endpointInternals, type InitialHandler } from './endpoint.js';
+import { HANDLER_ERROR_CODE, QuicError, TransportErrorCode } from './errors.js';
+import { type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { RetryTokens } from './retry.js';
-import * as s from './scratch.js';
-import { checkBool, checkInt, checkPort, checkSignal, describe } from './validate.js';
-import { AsyncQueue } from './waiters.js';
+import { checkBool, checkInt, checkPort, checkSignal, describe, keepAliveInterval } from './validate.js';
+import { AsyncQueue, emitGuarded } from './waiters.js';
+
+export { HANDLER_ERROR_CODE } from './errors.js';
 
 const debug = debuglog('quichex');
-const CID_LEN = 16;
+/** Connections being refused at once (each costs a quiche connection until its CONNECTION_CLOSE is out). */
 const MAX_REFUSING = 1024;
+const SERVER_BUSY = Buffer.from('server busy');
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends ConnectionLogOptions {
@@ -38,8 +41,9 @@ export interface ListenOptions extends ConnectionLogOptions {
   maxConnections?: number;
   /**
    * Called for each established connection. If it throws or its promise
-   * rejects, that connection alone is closed (application error 1).
-   * When given, connections are not queued for `accept()`/iteration.
+   * rejects, that connection alone is closed (application error 1,
+   * {@link HANDLER_ERROR_CODE}). When given, connections are not queued for
+   * `accept()`/iteration.
    */
   onConnection?: (conn: Connection) => unknown;
   /** Closes the listener when aborted. */
@@ -50,11 +54,18 @@ export interface ListenOptions extends ConnectionLogOptions {
    * one `dgram` send per datagram otherwise (default `true`).
    */
   gso?: boolean;
+  /** Keep quiet connections open with ack-eliciting packets (see `ConnectOptions.keepAlive`; default off). */
+  keepAlive?: boolean | number;
+  /** An application protocol that drives each connection's streams instead of the raw stream API. */
+  application?: ApplicationFactory;
 }
 
 /** Events of a {@link Listener}. */
 export interface ListenerEvents {
-  /** A connection completed its handshake. */
+  /**
+   * A connection completed its handshake. An async listener that rejects
+   * closes that connection alone with {@link HANDLER_ERROR_CODE}.
+   */
   connection: [conn: Connection];
   /** The socket reported an error (the listener keeps running). */
   error: [error: Error];
@@ -63,76 +74,78 @@ export interface ListenerEvents {
 }
 
 /**
- * Application error code used when an `onConnection` handler fails.
+ * A QUIC server. Create it with {@link listen} (a socket of its own) or `Endpoint.listen()`.
  *
- * @example
- * ```ts
- * const info = await conn.closed; // on the client
- * if (info.type === 'application' && info.errorCode === HANDLER_ERROR_CODE) console.error('server handler crashed');
- * ```
- */
-export const HANDLER_ERROR_CODE = 1n;
-
-/**
- * A QUIC server endpoint. Create it with {@link listen}.
+ * Established connections go to `onConnection` when given; otherwise to the
+ * `'connection'` event, and to `accept()`/iteration once either was called
+ * (or while nobody listens to `'connection'`). A connection that closes
+ * leaves the accept queue, so one that nobody accepts is never kept alive by it.
  *
  * @example
  * ```ts
  * const listener = await listen({ port: 4433, config });
- * for await (const conn of listener) {
- *   for await (const stream of conn.streams()) {
+ * listener.on('connection', (conn) => {
+ *   conn.on('stream', async (stream) => {
  *     for await (const chunk of stream) await stream.write(chunk);
  *     await stream.end();
- *   }
- * }
+ *   });
+ * });
  * ```
  */
-export class Listener extends EventEmitter<ListenerEvents> implements ConnectionOwner {
+export class Listener extends EventEmitter<ListenerEvents> {
   readonly #endpoint: Endpoint;
+  readonly #ownsEndpoint: boolean;
+  readonly #acceptor: Acceptor;
   readonly #config: Config;
-  readonly #retry: RetryTokens | null;
   readonly #maxConnections: number;
   readonly #onConnection: ((conn: Connection) => unknown) | undefined;
-  readonly #logs: { qlogDir?: string; keylogFile?: string };
-  readonly #byCid = new Map<string, Connection>();
-  readonly #cidsOf = new Map<Connection, Set<string>>();
-  readonly #odcidOf = new Map<Connection, string>();
+  readonly #application: ApplicationFactory | undefined;
   readonly #live = new Set<Connection>();
   readonly #refusing = new Set<Connection>();
   readonly #accepted = new AsyncQueue<Connection>();
+  #pull = false;
   #closing: Promise<void> | null = null;
-  // header_info out-params (capacities in, lengths out)
-  readonly #version = new Uint32Array(1);
-  readonly #type = new Uint8Array(1);
-  readonly #scid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
-  readonly #scidLen = new BigUint64Array(1);
-  readonly #dcid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
-  readonly #dcidLen = new BigUint64Array(1);
-  readonly #token = new Uint8Array(512);
-  readonly #tokenLen = new BigUint64Array(1);
-  /** The connection the last short-header packet went to, and its CID (the fast path's cache). */
-  #lastRouted: Connection | null = null;
-  readonly #lastCid = Buffer.alloc(CID_LEN);
+  readonly #handler: InitialHandler;
 
-  /** @internal Use {@link listen}. */
-  constructor(endpoint: Endpoint, options: ListenOptions) {
-    super();
+  /** @internal Use {@link listen} or `Endpoint.listen()`. */
+  constructor(
+    endpoint: Endpoint,
+    options: Omit<ListenOptions, 'host' | 'port' | 'gso'>,
+    ownsEndpoint: boolean,
+  ) {
+    super({ captureRejections: true });
+    checkListenOptions(options);
     this.#endpoint = endpoint;
+    this.#ownsEndpoint = ownsEndpoint;
     this.#config = options.config;
-    this.#retry = options.retry ? new RetryTokens() : null;
     this.#maxConnections = options.maxConnections ?? Number.POSITIVE_INFINITY;
     this.#onConnection = options.onConnection;
-    this.#logs = checkLogOptions(options);
-    endpoint.socket.on('message', (msg, rinfo) => this.#onMessage(msg, rinfo.address, rinfo.port));
-    endpoint.socket.on('error', (err) => {
-      debug('listener socket error: %s', err.message);
-      if (this.listenerCount('error') > 0) this.emit('error', err);
+    this.#application = options.application;
+    const socket = endpointInternals.socket(endpoint);
+    socket.growPacketSize(options.config.maxSendUdpPayloadSize);
+    this.#acceptor = new Acceptor(socket, endpointInternals.router(endpoint), {
+      config: options.config,
+      retry: options.retry ? new RetryTokens() : null,
+      logs: checkLogOptions(options),
+      keepAliveMs: keepAliveInterval(options.keepAlive, options.config.maxIdleTimeout),
     });
+    this.#handler = {
+      onInitial: (packet, hdr, address, port) => this.#onInitial(packet, hdr, address, port),
+      close: () => this.close(),
+    };
+    endpointInternals.attach(endpoint, this.#handler);
+    if (ownsEndpoint)
+      endpoint.on('error', (err) => this.listenerCount('error') > 0 && this.emit('error', err));
   }
 
   /** The bound address (with the real port when 0 was asked for). */
   address(): q.SocketAddress {
-    return this.#endpoint.local;
+    return this.#endpoint.address();
+  }
+
+  /** The endpoint (UDP socket) this listener accepts on; it can also dial out. */
+  get endpoint(): Endpoint {
+    return this.#endpoint;
   }
 
   /** Live connections: handshaking and established. */
@@ -147,18 +160,20 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
 
   /** Waits for the next established connection; `null` once the listener closed. */
   accept(options: { signal?: AbortSignal } = {}): Promise<Connection | null> {
+    this.#pull = true;
     return this.#accepted.next(checkSignal(options.signal));
   }
 
   /** Iterates established connections until the listener closes. */
   [Symbol.asyncIterator](): AsyncIterator<Connection> {
+    this.#pull = true;
     return this.#accepted[Symbol.asyncIterator]();
   }
 
   /**
    * Stops accepting, closes every connection gracefully (application code
-   * 0), waits for them (at most `timeoutMs`, then destroys the rest) and
-   * closes the socket. Idempotent.
+   * 0), waits for them (at most `timeoutMs`, then destroys the rest) and,
+   * when it made its own socket (`listen()`), closes it. Idempotent.
    */
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (this.#closing) return this.#closing;
@@ -174,8 +189,9 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
       await Promise.race([closed, timeout]);
       clearTimeout(timer);
       for (const c of all) c.destroy();
-      this.#endpoint.close();
-      this.emit('close');
+      endpointInternals.detach(this.#endpoint, this.#handler);
+      if (this.#ownsEndpoint) await this.#endpoint.close();
+      emitGuarded(this, 'close');
     })();
     return this.#closing;
   }
@@ -185,246 +201,96 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
     await this.close();
   }
 
-  // -- routing --------------------------------------------------------------------
-
-  #onMessage(packet: Buffer, address: string, port: number): void {
-    // Fast path: a short-header packet (the bulk of traffic) carries our
-    // fixed-length CID right after the first byte, so it can be routed
-    // without parsing the header through quiche or building a string key.
-    if (packet.length > CID_LEN && (packet[0]! & 0x80) === 0) {
-      const last = this.#lastRouted;
-      if (last && !last.isClosed && packet.compare(this.#lastCid, 0, CID_LEN, 1, 1 + CID_LEN) === 0) {
-        last.receive(packet, address, port);
-        return;
-      }
-      const conn = this.#byCid.get(packet.toString('latin1', 1, 1 + CID_LEN));
-      if (conn) {
-        this.#lastRouted = conn;
-        packet.copy(this.#lastCid, 0, 1, 1 + CID_LEN);
-        conn.receive(packet, address, port);
-      }
-      return;
-    }
-    this.#scidLen[0] = BigInt(this.#scid.length);
-    this.#dcidLen[0] = BigInt(this.#dcid.length);
-    this.#tokenLen[0] = BigInt(this.#token.length);
-    const rc = q.quiche_header_info(
-      packet,
-      packet.length,
-      CID_LEN,
-      this.#version,
-      this.#type,
-      this.#scid,
-      this.#scidLen,
-      this.#dcid,
-      this.#dcidLen,
-      this.#token,
-      this.#tokenLen,
-    );
-    if (rc < 0) {
-      debug('dropping unparsable datagram from %s:%d', address, port);
-      return;
-    }
-    const dcidLen = Number(this.#dcidLen[0]);
-    const key = Buffer.from(this.#dcid.buffer, 0, dcidLen).toString('latin1');
-    const conn = this.#byCid.get(key);
-    if (conn) {
-      conn.receive(packet, address, port);
-      return;
-    }
-    if (this.#type[0] !== q.QuichePacketType.INITIAL || this.#closing) return;
-    try {
-      this.#newClient(packet, address, port, key);
-    } catch (err) {
-      debug('could not accept a client from %s:%d: %s', address, port, (err as Error).message);
-    }
+  /** A rejected async `'connection'` listener closes that connection alone. */
+  override [EventEmitter.captureRejectionSymbol](err: Error, event: unknown, ...args: unknown[]): void {
+    debug('a %s listener failed: %s', String(event), err instanceof Error ? err.message : String(err));
+    if (event === 'connection') failHandler(args[0] as Connection);
   }
 
-  #newClient(packet: Buffer, address: string, port: number, dcidKey: string): void {
-    const scidLen = Number(this.#scidLen[0]);
-    const dcidLen = Number(this.#dcidLen[0]);
-    const scid = this.#scid.subarray(0, scidLen);
-    const dcid = this.#dcid.subarray(0, dcidLen);
-    const peer = { family: address.includes(':') ? 'IPv6' : 'IPv4', address, port } as const;
-    const peerSa = toSockaddr(address, port, this.#endpoint.isV6);
-
-    if (!q.quiche_version_is_supported(this.#version[0]!)) {
-      const out = this.#endpoint.takeBuffer();
-      const n = q.quiche_negotiate_version(
-        scid.length ? scid : s.EMPTY,
-        scidLen,
-        dcid,
-        dcidLen,
-        out,
-        out.length,
-      );
-      if (n > 0) this.#endpoint.send(out, n, port, address);
-      else this.#endpoint.giveBack(out);
-      return;
-    }
-    if (dcidLen < 8) return; // RFC 9000 §7.2: a client's first DCID has at least 8 bytes
-
-    let odcid: Uint8Array | null = null;
-    let newScid: Uint8Array;
-    if (this.#retry) {
-      const tokenLen = Number(this.#tokenLen[0]);
-      if (tokenLen === 0) {
-        const retryScid = randomBytes(CID_LEN);
-        const token = this.#retry.mint(dcid, address, port);
-        const out = this.#endpoint.takeBuffer();
-        const n = q.quiche_retry(
-          scid.length ? scid : s.EMPTY,
-          scidLen,
-          dcid,
-          dcidLen,
-          retryScid,
-          CID_LEN,
-          token,
-          token.length,
-          this.#version[0]!,
-          out,
-          out.length,
-        );
-        if (n > 0) this.#endpoint.send(out, n, port, address);
-        else this.#endpoint.giveBack(out);
-        return;
-      }
-      odcid = this.#retry.verify(this.#token.subarray(0, tokenLen), address, port);
-      if (odcid === null || dcidLen !== CID_LEN) {
-        debug('invalid retry token from %s:%d', address, port);
-        return;
-      }
-      newScid = Uint8Array.from(dcid);
-    } else {
-      newScid = randomBytes(CID_LEN);
-    }
-
+  #onInitial(packet: Buffer, hdr: LongHeader, address: string, port: number): void {
+    if (this.#closing) return;
     const refuse = this.#live.size >= this.#maxConnections;
     if (refuse && this.#refusing.size >= MAX_REFUSING) return;
-    this.#config.prepareFor('server', this.#logs.keylogFile !== undefined);
-    const handle = q.quiche_accept(
-      newScid,
-      CID_LEN,
-      odcid,
-      odcid ? odcid.length : 0,
-      this.#endpoint.localSockaddr.buf,
-      this.#endpoint.localSockaddr.len,
-      peerSa.buf,
-      peerSa.len,
-      this.#config[kHandle],
-    );
-    if (handle === null) return;
-    attachLogs(handle, this.#logs, 'server');
-    const conn = new Connection(handle, this.#endpoint, peer, this, {
-      isServer: true,
-      dgramEnabled: this.#config.dgram.enabled,
-      dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
-    });
-    this.#map(conn, Buffer.from(newScid).toString('latin1'));
-    if (!this.#retry) {
-      // Until the handshake completes the client still uses its own DCID.
-      this.#byCid.set(dcidKey, conn);
-      this.#odcidOf.set(conn, dcidKey);
-    }
-    if (refuse) {
-      this.#refusing.add(conn);
-      conn.receive(packet, address, port);
-      q.quiche_conn_close(
-        handle,
-        false,
-        TransportErrorCode.CONNECTION_REFUSED,
-        Buffer.from('server busy'),
-        11,
-      );
-      conn.process();
+    let created: ReturnType<Acceptor['accept']>;
+    try {
+      created = this.#acceptor.accept(hdr, address, port);
+    } catch (err) {
+      debug('could not accept a client from %s:%d: %s', address, port, (err as Error).message);
       return;
     }
-    this.#live.add(conn);
-    conn.once('connected', () => this.#deliver(conn));
-    conn.receive(packet, address, port);
+    if (created === null) return;
+    const { driver, odcidKey } = created;
+    const conn = new Connection(driver, {
+      dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
+      application: this.#application,
+    });
+    const set = refuse ? this.#refusing : this.#live;
+    set.add(conn);
+    driver.onFinished(() => {
+      set.delete(conn);
+      this.#accepted.remove(conn);
+    });
+    if (refuse) {
+      driver.receive(packet, address, port);
+      driver.core.close(false, TransportErrorCode.CONNECTION_REFUSED, SERVER_BUSY);
+      driver.process();
+      return;
+    }
+    conn.once('connected', () => {
+      if (odcidKey !== null) driver.router.delete(driver, odcidKey);
+      this.#deliver(conn);
+    });
+    driver.receive(packet, address, port);
   }
 
   #deliver(conn: Connection): void {
-    const odcid = this.#odcidOf.get(conn);
-    if (odcid !== undefined) {
-      this.#byCid.delete(odcid);
-      this.#odcidOf.delete(conn);
-    }
-    try {
-      this.emit('connection', conn);
-    } catch (err) {
-      debug('a connection listener threw: %s', (err as Error).message);
-    }
     if (!this.#onConnection) {
-      this.#accepted.push(conn);
+      if (this.#pull || this.listenerCount('connection') === 0) this.#accepted.push(conn);
+      emitGuarded(this, 'connection', [conn], () => failHandler(conn));
       return;
     }
-    const fail = (err: unknown): void => {
-      debug('onConnection failed: %s', err instanceof Error ? err.message : String(err));
-      conn
-        .close({ errorCode: HANDLER_ERROR_CODE, reason: 'connection handler failed' })
-        .catch(() => undefined);
-    };
+    emitGuarded(this, 'connection', [conn]);
     try {
       const result = this.#onConnection(conn);
       if (result && typeof (result as Promise<unknown>).then === 'function')
-        (result as Promise<unknown>).then(undefined, fail);
+        (result as Promise<unknown>).then(undefined, (err: unknown) => {
+          debug('onConnection failed: %s', err instanceof Error ? err.message : String(err));
+          failHandler(conn);
+        });
     } catch (err) {
-      fail(err);
+      debug('onConnection threw: %s', err instanceof Error ? err.message : String(err));
+      failHandler(conn);
     }
-  }
-
-  #map(conn: Connection, key: string): void {
-    this.#byCid.set(key, conn);
-    let set = this.#cidsOf.get(conn);
-    if (!set) {
-      set = new Set();
-      this.#cidsOf.set(conn, set);
-    }
-    set.add(key);
-  }
-
-  /** @internal Keeps the CID map in step with quiche: retired SCIDs removed. */
-  afterProcess(conn: Connection): void {
-    const handle = conn.handle;
-    if (handle === null) return;
-    if (q.quiche_conn_retired_scids(handle) > 0) {
-      const iter = q.quiche_conn_retired_scid_iter(handle);
-      if (iter !== null) {
-        try {
-          for (let i = 0; i < 64 && q.quiche_connection_id_iter_next(iter, s.ptrOut, s.lenOut); i++) {
-            const key = Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('latin1');
-            this.#byCid.delete(key);
-            this.#cidsOf.get(conn)?.delete(key);
-          }
-        } finally {
-          q.quiche_connection_id_iter_free(iter);
-        }
-      }
-    }
-  }
-
-  /** @internal The connection issued a spare SCID: route it here too. */
-  onScidIssued(conn: Connection, key: string): void {
-    this.#map(conn, key);
-  }
-
-  /** @internal A connection closed: forget it everywhere. */
-  onClosed(conn: Connection): void {
-    for (const key of this.#cidsOf.get(conn) ?? []) {
-      if (this.#byCid.get(key) === conn) this.#byCid.delete(key);
-    }
-    this.#cidsOf.delete(conn);
-    const odcid = this.#odcidOf.get(conn);
-    if (odcid !== undefined && this.#byCid.get(odcid) === conn) this.#byCid.delete(odcid);
-    this.#odcidOf.delete(conn);
-    this.#live.delete(conn);
-    this.#refusing.delete(conn);
   }
 }
 
+function failHandler(conn: Connection): void {
+  if (!conn.isClosed)
+    conn.close({ errorCode: HANDLER_ERROR_CODE, reason: 'connection handler failed' }).catch(() => undefined);
+}
+
+function checkListenOptions(options: Omit<ListenOptions, 'host' | 'port' | 'gso'>): void {
+  if (options === null || typeof options !== 'object')
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  if (!(options.config instanceof Config)) throw new TypeError('config must be a Config');
+  if (options.config.freed) throw new QuicError('ERR_QUIC_DESTROYED', 'config has been freed');
+  if (options.config.alpn.length === 0)
+    throw new TypeError('config must set alpn (application protocols) to listen');
+  if (!options.config.hasCertificate)
+    throw new TypeError('config must load a certificate chain (cert/certChainFile) to listen');
+  if (options.retry !== undefined) checkBool('retry', options.retry);
+  if (options.maxConnections !== undefined) checkInt('maxConnections', options.maxConnections, 0, 10_000_000);
+  if (options.onConnection !== undefined && typeof options.onConnection !== 'function') {
+    throw new TypeError('onConnection must be a function');
+  }
+  if (options.application !== undefined && typeof options.application !== 'function') {
+    throw new TypeError(`application must be a function, got ${describe(options.application)}`);
+  }
+  checkLogOptions(options);
+}
+
 /**
- * Starts a QUIC server on a UDP socket.
+ * Starts a QUIC server on a UDP socket of its own.
  *
  * @throws {TypeError|RangeError} for invalid options (named).
  * @throws {QuicError} `ERR_QUIC_SOCKET` when the address cannot be bound (e.g. port in use).
@@ -436,69 +302,16 @@ export class Listener extends EventEmitter<ListenerEvents> implements Connection
  * ```
  */
 export async function listen(options: ListenOptions): Promise<Listener> {
-  if (options === null || typeof options !== 'object')
-    throw new TypeError(`options must be an object, got ${describe(options)}`);
-  if (!(options.config instanceof Config)) throw new TypeError('config must be a Config');
-  if (options.config.freed) throw new QuicError('ERR_QUIC_DESTROYED', 'config has been freed');
-  if (options.config.alpn.length === 0)
-    throw new TypeError('config must set alpn (application protocols) to listen');
-  if (!options.config.hasCertificate)
-    throw new TypeError('config must load a certificate chain (cert/certChainFile) to listen');
+  checkListenOptions(options);
   const port = checkPort('port', options.port);
   if (options.host !== undefined && typeof options.host !== 'string')
     throw new TypeError('host must be a string');
-  if (options.retry !== undefined) checkBool('retry', options.retry);
   if (options.gso !== undefined) checkBool('gso', options.gso);
-  if (options.maxConnections !== undefined) checkInt('maxConnections', options.maxConnections, 0, 10_000_000);
-  if (options.onConnection !== undefined && typeof options.onConnection !== 'function') {
-    throw new TypeError('onConnection must be a function');
-  }
-  checkLogOptions(options);
+  keepAliveInterval(options.keepAlive, options.config.maxIdleTimeout);
   const signal = checkSignal(options.signal);
   if (signal?.aborted) throw signal.reason;
-
-  const socket = await bindSocket(options.host, port);
-  const listener = new Listener(
-    new Endpoint(socket, options.config.maxSendUdpPayloadSize, false, options.gso ?? true),
-    options,
-  );
+  const endpoint = await createEndpoint({ host: options.host, port, gso: options.gso });
+  const listener = new Listener(endpoint, options, true);
   signal?.addEventListener('abort', () => void listener.close(), { once: true });
   return listener;
-}
-
-async function bindSocket(host: string | undefined, port: number): Promise<dgram.Socket> {
-  const tryBind = (type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> =>
-    new Promise((resolve, reject) => {
-      const socket = dgram.createSocket({
-        type,
-        ipv6Only: false,
-        recvBufferSize: SOCKET_BUFFER_SIZE,
-        sendBufferSize: SOCKET_BUFFER_SIZE,
-      });
-      socket.once('error', (err) => {
-        socket.close();
-        reject(err);
-      });
-      socket.bind({ port, address }, () => {
-        socket.removeAllListeners('error');
-        resolve(socket);
-      });
-    });
-  try {
-    if (host === undefined) {
-      try {
-        return await tryBind('udp6', '::');
-      } catch {
-        return await tryBind('udp4', '0.0.0.0');
-      }
-    }
-    return await tryBind(host.includes(':') ? 'udp6' : 'udp4', host);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new QuicError(
-      'ERR_QUIC_SOCKET',
-      `cannot listen on ${host ?? '::'}:${port}: ${e.code ?? e.message}`,
-      { cause: err },
-    );
-  }
 }

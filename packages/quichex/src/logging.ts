@@ -10,7 +10,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
-import * as s from './scratch.js';
+import * as s from './core/scratch.js';
 import { checkString } from './validate.js';
 
 const debug = debuglog('quichex');

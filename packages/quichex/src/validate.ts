@@ -81,3 +81,15 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return value.constructor?.name ?? 'object';
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * The keep-alive interval in ms for `keepAlive` (`true`: half the idle
+ * timeout, or 15 s without one), or `null` when off.
+ */
+export function keepAliveInterval(value: unknown, idleTimeoutMs: number): number | null {
+  if (value === undefined || value === false) return null;
+  if (value === true) return idleTimeoutMs > 0 ? Math.max(1, Math.floor(idleTimeoutMs / 2)) : 15_000;
+  if (typeof value !== 'number')
+    throw new TypeError(`keepAlive must be a boolean or a number of ms, got ${describe(value)}`);
+  return checkInt('keepAlive', value, 1, 3_600_000) as number;
+}

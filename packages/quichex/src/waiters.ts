@@ -4,7 +4,11 @@
  *
  * @module
  */
+import type { EventEmitter } from 'node:events';
+import { debuglog } from 'node:util';
 import { abortReason } from './errors.js';
+
+const debug = debuglog('quichex');
 
 /**
  * Waits for a notification, an error, or an abort. Used by code that loops
@@ -86,6 +90,14 @@ export class AsyncQueue<T> {
     return this.#ended;
   }
 
+  /** Removes `item` if it is still waiting to be taken; `true` when it was. */
+  remove(item: T): boolean {
+    const i = this.#items.indexOf(item, this.#head);
+    if (i < 0) return false;
+    this.#items.splice(i, 1);
+    return true;
+  }
+
   /** Adds an item; ignored after the queue ended. */
   push(item: T): void {
     if (this.#ended) return;
@@ -132,5 +144,24 @@ export class AsyncQueue<T> {
       if (item === null) return;
       yield item;
     }
+  }
+}
+
+/**
+ * Emits `event` with `args`. Listeners run inside the engine: one that
+ * throws must not break the loop or a cleanup, so the error goes to
+ * `onThrow` (by default only to the debug log).
+ */
+export function emitGuarded(
+  emitter: EventEmitter,
+  event: string,
+  args: unknown[] = [],
+  onThrow?: (err: unknown) => void,
+): void {
+  try {
+    emitter.emit(event, ...args);
+  } catch (err) {
+    debug('a %s listener threw: %s', event, err instanceof Error ? err.message : String(err));
+    onThrow?.(err);
   }
 }

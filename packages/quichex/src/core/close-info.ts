@@ -5,7 +5,7 @@
  * @module
  */
 import * as q from '@quichex/ffi';
-import { closeCode, type QuicErrorCode } from './errors.js';
+import { closeCode, type QuicErrorCode } from '../errors.js';
 import * as s from './scratch.js';
 
 /** How a connection ended. */

@@ -1,0 +1,400 @@
+/**
+ * `ConnCore`: one `quiche_conn` with no sockets, no timers and no events —
+ * the sans-IO heart of a connection, in the shape of quinn-proto.
+ *
+ * Its caller (a driver, or a test that wires two cores together) does the I/O:
+ * - {@link ConnCore.recv} feeds a UDP datagram in;
+ * - {@link ConnCore.send} polls the next datagram out (its destination and
+ *   pacing time are in {@link ConnCore.sendInfo});
+ * - {@link ConnCore.timeout} says when to call {@link ConnCore.onTimeout};
+ * - {@link ConnCore.poll} hands out what happened (handshake done, streams
+ *   readable or writable, datagrams, path changes, session tickets, closed).
+ *
+ * Stream I/O lives in {@link ConnCore.streams}; introspection (stats, info)
+ * in `introspect.ts`. The native connection is freed exactly once: when
+ * {@link ConnCore.poll} reports it closed, on {@link ConnCore.abandon}, or by
+ * the FinalizationRegistry if the core is dropped while still open.
+ *
+ * @module
+ */
+import * as q from '@quichex/ffi';
+import { QuicError, quicheError } from '../errors.js';
+import { track } from '../resources.js';
+import { type CloseInfo, describeClose, readCloseInfo } from './close-info.js';
+import { nextPathEvent, type PathEvent } from './path-events.js';
+import * as s from './scratch.js';
+import { StreamIO } from './stream-io.js';
+
+const { QuicheError: E } = q;
+const UINT64_MAX = (1n << 64n) - 1n;
+const L = q.SendInfoLayout;
+
+/** What {@link ConnCore.poll} reports. */
+export type CoreEvent =
+  | { readonly type: 'established' }
+  | { readonly type: 'readable'; readonly streamId: number }
+  | { readonly type: 'writable'; readonly streamId: number }
+  | { readonly type: 'datagram'; readonly data: Uint8Array }
+  | { readonly type: 'path'; readonly event: PathEvent }
+  | { readonly type: 'session'; readonly ticket: Uint8Array }
+  | { readonly type: 'closed'; readonly info: CloseInfo };
+
+/** An encoded `struct sockaddr` and its length. */
+export interface Sockaddr {
+  readonly buf: Uint8Array;
+  readonly len: number;
+}
+
+/** Options of a {@link ConnCore}. */
+export interface CoreOptions {
+  /** Whether this side accepted the connection. */
+  readonly isServer: boolean;
+  /** Whether our config enabled datagrams (quiche only checks the peer's limit). */
+  readonly dgramEnabled: boolean;
+}
+
+const ESTABLISHED: CoreEvent = { type: 'established' };
+
+const registry = new FinalizationRegistry<q.QuicheConn>((handle) => {
+  q.quiche_conn_free(handle);
+  track('connections', -1);
+});
+
+// poll() walks these phases once per round, then reports null and starts over.
+enum Phase {
+  Established,
+  Readable,
+  Writable,
+  Datagrams,
+  Paths,
+  Session,
+  Closed,
+  Done,
+}
+
+/** One QUIC connection, sans I/O. */
+export class ConnCore {
+  readonly isServer: boolean;
+  readonly dgramEnabled: boolean;
+  /**
+   * Whether {@link ConnCore.poll} reports streams that became readable or
+   * writable. An application that reads streams through quiche itself
+   * (HTTP/3's `quiche_h3_conn_poll`) turns it off.
+   */
+  streamEvents = true;
+  /** Whether {@link ConnCore.poll} reports new session tickets (clients). */
+  sessionEvents = false;
+  /** Stream reads, writes and shutdowns. */
+  readonly streams: StreamIO;
+  #conn: q.QuicheConn | null;
+  #established = false;
+  #phase = Phase.Established;
+  #sessionLen = 0;
+  #lastRecvError = 0;
+  #closeInfo: CloseInfo | null = null;
+
+  constructor(handle: q.QuicheConn, options: CoreOptions) {
+    this.#conn = handle;
+    this.isServer = options.isServer;
+    this.dgramEnabled = options.dgramEnabled;
+    this.streams = new StreamIO(this);
+    track('connections', 1);
+    registry.register(this, handle, this);
+  }
+
+  /** The live native connection, for applications that call quiche directly; `null` once closed. */
+  get handle(): q.QuicheConn | null {
+    return this.#conn;
+  }
+
+  /** The live native connection; throws the close error once closed. */
+  live(): q.QuicheConn {
+    if (this.#conn === null) throw this.closedError();
+    return this.#conn;
+  }
+
+  /** Whether the native connection is freed. */
+  get isClosed(): boolean {
+    return this.#conn === null;
+  }
+
+  /** Whether the handshake completed (as last reported by {@link ConnCore.poll}). */
+  get established(): boolean {
+    return this.#established;
+  }
+
+  /** How the connection ended, once {@link ConnCore.poll} reported it. */
+  get closeInfo(): CloseInfo | null {
+    return this.#closeInfo;
+  }
+
+  /** The error for operations on a closed connection. */
+  closedError(): QuicError {
+    const info = this.#closeInfo;
+    if (info === null) return new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection is closed');
+    return new QuicError(info.code, describeClose(info), {
+      errorCode: info.errorCode,
+      type: info.type,
+      remote: !info.local,
+    });
+  }
+
+  // -- packets in and out --------------------------------------------------------
+
+  /** Feeds one UDP datagram; `info` names the addresses it travelled between. Returns quiche's result. */
+  recv(packet: Uint8Array, info: q.RecvInfo): number {
+    const conn = this.#conn;
+    if (conn === null) return E.QUICHE_ERR_DONE;
+    const rc = q.quiche_conn_recv(conn, packet, packet.length, info.ptr);
+    if (rc < 0 && rc !== E.QUICHE_ERR_DONE) this.#lastRecvError = rc;
+    return rc;
+  }
+
+  /**
+   * Writes the next datagram to send into `out` (at most `max` bytes) and
+   * returns its length, or 0 when quiche has nothing to send. Its
+   * destination is in {@link ConnCore.sendInfo} until the next call.
+   */
+  send(out: Uint8Array, max: number): number {
+    const conn = this.#conn;
+    if (conn === null) return 0;
+    const n = q.quiche_conn_send(conn, out, max, s.sendInfo);
+    return n > 0 ? n : 0;
+  }
+
+  /** The `quiche_send_info` of the last datagram {@link ConnCore.send} produced (see `SendInfoLayout`). */
+  get sendInfo(): Uint8Array {
+    return s.sendInfo;
+  }
+
+  /** Whether the last datagram goes to `to` (compares the raw sockaddr bytes: no decoding per packet). */
+  sentTo(to: Sockaddr): boolean {
+    return sameSockaddr(s.sendInfo, L.to, L.to_len, to);
+  }
+
+  /** Whether the last datagram leaves from `from`. */
+  sentFrom(from: Sockaddr): boolean {
+    return sameSockaddr(s.sendInfo, L.from, L.from_len, from);
+  }
+
+  /** The destination of the last datagram, decoded (for the rare packet not sent to the current peer). */
+  sentToAddress(): q.SocketAddress | null {
+    return q.decodeSockaddr(s.sendInfo, L.to, readLen(s.sendInfo, L.to_len));
+  }
+
+  /** Milliseconds until {@link ConnCore.onTimeout} is due, or `null` when no timer is needed. */
+  timeout(): number | null {
+    const conn = this.#conn;
+    if (conn === null) return null;
+    const ns = q.quiche_conn_timeout_as_nanos(conn);
+    if (typeof ns === 'bigint' && ns === UINT64_MAX) return null;
+    return Number(ns) / 1e6;
+  }
+
+  /** The timeout passed: quiche runs loss detection, idle expiry, draining. */
+  onTimeout(): void {
+    if (this.#conn !== null) q.quiche_conn_on_timeout(this.#conn);
+  }
+
+  /** Queues an ack-eliciting packet (a PING when nothing else is pending): keep-alive. */
+  sendAckEliciting(): void {
+    if (this.#conn === null) return;
+    const rc = q.quiche_conn_send_ack_eliciting(this.#conn);
+    if (rc < 0 && rc !== E.QUICHE_ERR_DONE) throw quicheError(rc, 'keep-alive');
+  }
+
+  // -- events ------------------------------------------------------------------
+
+  /** The next thing that happened, or `null` when this round has nothing more (poll again after I/O). */
+  poll(): CoreEvent | null {
+    for (;;) {
+      const conn = this.#conn;
+      if (conn === null) {
+        this.#phase = Phase.Established;
+        return null;
+      }
+      switch (this.#phase) {
+        case Phase.Established:
+          this.#phase = Phase.Readable;
+          if (!this.#established && q.quiche_conn_is_established(conn)) {
+            this.#established = true;
+            return ESTABLISHED;
+          }
+          break;
+        case Phase.Readable: {
+          const open = this.#established || q.quiche_conn_is_in_early_data(conn);
+          if (!open || !this.streamEvents) {
+            this.#phase = open ? Phase.Datagrams : Phase.Paths;
+            break;
+          }
+          const id = Number(q.quiche_conn_stream_readable_next(conn));
+          if (id >= 0) return { type: 'readable', streamId: id };
+          this.#phase = Phase.Writable;
+          break;
+        }
+        case Phase.Writable: {
+          const id = Number(q.quiche_conn_stream_writable_next(conn));
+          if (id >= 0) return { type: 'writable', streamId: id };
+          this.#phase = Phase.Datagrams;
+          break;
+        }
+        case Phase.Datagrams: {
+          const n = q.quiche_conn_dgram_recv(conn, s.recvBuf, s.recvBuf.length);
+          if (n >= 0) return { type: 'datagram', data: Uint8Array.prototype.slice.call(s.recvBuf, 0, n) };
+          this.#phase = Phase.Paths;
+          break;
+        }
+        case Phase.Paths: {
+          const event = nextPathEvent(conn);
+          if (event !== null) return { type: 'path', event };
+          this.#phase = Phase.Session;
+          break;
+        }
+        case Phase.Session: {
+          this.#phase = Phase.Closed;
+          const ticket = this.sessionEvents && this.#established ? this.#newTicket(conn) : null;
+          if (ticket !== null) return { type: 'session', ticket };
+          break;
+        }
+        case Phase.Closed: {
+          this.#phase = Phase.Done;
+          const info = this.reapIfClosed();
+          if (info !== null) return { type: 'closed', info };
+          break;
+        }
+        default:
+          this.#phase = Phase.Established;
+          return null;
+      }
+    }
+  }
+
+  /** Frees the connection if quiche says it is closed; returns how it ended (once), else `null`. */
+  reapIfClosed(): CloseInfo | null {
+    const conn = this.#conn;
+    if (conn === null || !q.quiche_conn_is_closed(conn)) return null;
+    return this.#free(readCloseInfo(conn, this.#lastRecvError));
+  }
+
+  /**
+   * How the handshake already failed, while quiche drains or has queued a
+   * close (TLS alert, ALPN mismatch, refusal), or `null` while it is alive.
+   */
+  failedHandshake(): CloseInfo | null {
+    const conn = this.#conn;
+    if (conn === null || this.#established) return null;
+    if (!q.quiche_conn_is_draining(conn) && !q.quiche_conn_is_closed(conn)) {
+      s.lenOut[0] = 0n;
+      const closing =
+        q.quiche_conn_local_error(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut) ||
+        q.quiche_conn_peer_error(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut);
+      if (!closing) return null;
+    }
+    return readCloseInfo(conn, this.#lastRecvError);
+  }
+
+  /** Starts closing: CONNECTION_CLOSE with `code` and `reason` (application or transport). */
+  close(app: boolean, code: bigint, reason: Uint8Array | null): void {
+    const conn = this.#conn;
+    if (conn === null) return;
+    q.quiche_conn_close(conn, app, code, reason?.length ? reason : null, reason?.length ?? 0);
+  }
+
+  /** Frees the connection now, whatever its state, recording `info` as how it ended. Idempotent. */
+  abandon(info: CloseInfo): CloseInfo {
+    return this.#conn === null ? (this.#closeInfo ?? info) : this.#free(info);
+  }
+
+  #free(info: CloseInfo): CloseInfo {
+    const conn = this.#conn as q.QuicheConn;
+    this.#conn = null;
+    this.#closeInfo = info;
+    registry.unregister(this);
+    q.quiche_conn_free(conn);
+    track('connections', -1);
+    return info;
+  }
+
+  #newTicket(conn: q.QuicheConn): Uint8Array | null {
+    s.lenOut[0] = 0n;
+    q.quiche_conn_session(conn, s.ptrOut, s.lenOut);
+    const len = Number(s.lenOut[0]);
+    if (len === 0 || len === this.#sessionLen) return null;
+    this.#sessionLen = len;
+    return q.readBorrowed(s.ptrOut, s.lenOut);
+  }
+
+  // -- datagrams ---------------------------------------------------------------
+
+  /** The largest datagram that fits now, or `null` when either side did not enable datagrams. */
+  dgramMaxWritable(): number | null {
+    const n = this.dgramEnabled ? q.quiche_conn_dgram_max_writable_len(this.live()) : -1;
+    return n < 0 ? null : n;
+  }
+
+  /** Queues a datagram; throws a QuicError naming why it cannot be sent. */
+  dgramSend(bytes: Uint8Array): void {
+    const conn = this.live();
+    const max = this.dgramMaxWritable();
+    if (max === null) {
+      throw new QuicError(
+        'ERR_QUIC_DATAGRAM_DISABLED',
+        'datagrams are not enabled on this connection (enableDgram on both sides)',
+      );
+    }
+    if (bytes.length > max) {
+      throw new QuicError(
+        'ERR_QUIC_DATAGRAM_TOO_LARGE',
+        `datagram of ${bytes.length} bytes exceeds the limit of ${max} bytes`,
+      );
+    }
+    const rc = q.quiche_conn_dgram_send(conn, bytes.length === 0 ? s.EMPTY : bytes, bytes.length);
+    if (rc === E.QUICHE_ERR_DONE)
+      throw new QuicError('ERR_QUIC_DATAGRAM_QUEUE_FULL', 'the datagram send queue is full');
+    if (rc < 0) throw quicheError(rc, 'sendDatagram');
+  }
+
+  // -- connection IDs ----------------------------------------------------------------
+
+  /** How many more source CIDs to issue to keep `spare` of them available to the peer. */
+  scidsWanted(spare: number): number {
+    const conn = this.#conn;
+    if (conn === null || !this.#established) return 0;
+    const left = q.quiche_conn_scids_left(conn);
+    return Math.max(0, Math.min(left, spare + 1 - q.quiche_conn_active_scids(conn)));
+  }
+
+  /** Issues `cid` (with its stateless-reset token) to the peer; `false` when quiche refused. */
+  issueScid(cid: Uint8Array, resetToken: Uint8Array): boolean {
+    const conn = this.#conn;
+    return conn !== null && q.quiche_conn_new_scid(conn, cid, cid.length, resetToken, false, s.u64Out) >= 0;
+  }
+
+  /** Source CIDs the peer retired since the last call (their bytes as latin1 keys). */
+  retiredScids(): string[] {
+    const conn = this.#conn;
+    if (conn === null || q.quiche_conn_retired_scids(conn) === 0) return [];
+    const out: string[] = [];
+    const iter = q.quiche_conn_retired_scid_iter(conn);
+    if (iter === null) return out;
+    try {
+      for (let i = 0; i < 64 && q.quiche_connection_id_iter_next(iter, s.ptrOut, s.lenOut); i++) {
+        out.push(Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('latin1'));
+      }
+    } finally {
+      q.quiche_connection_id_iter_free(iter);
+    }
+    return out;
+  }
+}
+
+function readLen(buf: Uint8Array, at: number): number {
+  return buf[at]! | (buf[at + 1]! << 8);
+}
+
+function sameSockaddr(info: Uint8Array, at: number, lenAt: number, sa: Sockaddr): boolean {
+  const len = readLen(info, lenAt);
+  if (len !== sa.len) return false;
+  for (let i = 0; i < len; i++) if (info[at + i] !== sa.buf[i]) return false;
+  return true;
+}

@@ -1,0 +1,150 @@
+/**
+ * Connection-ID routing and issuance, shared by clients and listeners: which
+ * connection a datagram belongs to, and which CIDs each connection owns.
+ *
+ * Every CID we issue is {@link CID_LEN} bytes, so a short-header packet (the
+ * bulk of traffic) is routed by the bytes right after its first byte,
+ * without parsing its header through quiche or building a string key while
+ * it goes to the same connection as the packet before it.
+ *
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import * as q from '@quichex/ffi';
+import type { ConnCore } from '../core/conn-core.js';
+
+/** Length of every connection ID quichex issues. */
+export const CID_LEN = 16;
+/** Spare source CIDs let the peer migrate or rebind without linking its paths. */
+const SPARE_SCIDS = 2;
+
+/** What the router knows of a connection. */
+export interface Routed {
+  readonly core: ConnCore;
+  receive(packet: Buffer, address: string, port: number): void;
+}
+
+/** A long-header packet's fields, read by {@link CidRouter.parse}. */
+export interface LongHeader {
+  readonly version: number;
+  readonly type: number;
+  readonly scid: Uint8Array;
+  readonly dcid: Uint8Array;
+  readonly token: Uint8Array;
+  /** The DCID as a map key. */
+  readonly dcidKey: string;
+}
+
+/** The CID map of one socket. */
+export class CidRouter<C extends Routed = Routed> {
+  readonly #byCid = new Map<string, C>();
+  readonly #cidsOf = new Map<C, Set<string>>();
+  #last: C | null = null;
+  readonly #lastCid = Buffer.alloc(CID_LEN);
+  // quiche_header_info out-params (capacities in, lengths out)
+  readonly #version = new Uint32Array(1);
+  readonly #type = new Uint8Array(1);
+  readonly #scid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
+  readonly #scidLen = new BigUint64Array(1);
+  readonly #dcid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
+  readonly #dcidLen = new BigUint64Array(1);
+  readonly #token = new Uint8Array(512);
+  readonly #tokenLen = new BigUint64Array(1);
+
+  /** Connections with at least one routed CID. */
+  get size(): number {
+    return this.#cidsOf.size;
+  }
+
+  /**
+   * Hands `packet` to its connection and returns `true`; returns `false`
+   * when no connection owns its DCID (the caller then looks at it with
+   * {@link CidRouter.parse}).
+   */
+  route(packet: Buffer, address: string, port: number): boolean {
+    if (packet.length <= CID_LEN || (packet[0]! & 0x80) !== 0) return false;
+    const last = this.#last;
+    if (last && !last.core.isClosed && packet.compare(this.#lastCid, 0, CID_LEN, 1, 1 + CID_LEN) === 0) {
+      last.receive(packet, address, port);
+      return true;
+    }
+    const conn = this.#byCid.get(packet.toString('latin1', 1, 1 + CID_LEN));
+    if (conn === undefined) return false;
+    this.#last = conn;
+    packet.copy(this.#lastCid, 0, 1, 1 + CID_LEN);
+    conn.receive(packet, address, port);
+    return true;
+  }
+
+  /** Parses a long-header packet; `null` when quiche cannot (garbage, or a short header we do not know). */
+  parse(packet: Buffer): LongHeader | null {
+    this.#scidLen[0] = BigInt(this.#scid.length);
+    this.#dcidLen[0] = BigInt(this.#dcid.length);
+    this.#tokenLen[0] = BigInt(this.#token.length);
+    const rc = q.quiche_header_info(
+      packet,
+      packet.length,
+      CID_LEN,
+      this.#version,
+      this.#type,
+      this.#scid,
+      this.#scidLen,
+      this.#dcid,
+      this.#dcidLen,
+      this.#token,
+      this.#tokenLen,
+    );
+    if (rc < 0) return null;
+    const dcid = this.#dcid.subarray(0, Number(this.#dcidLen[0]));
+    return {
+      version: this.#version[0]!,
+      type: this.#type[0]!,
+      scid: this.#scid.subarray(0, Number(this.#scidLen[0])),
+      dcid,
+      token: this.#token.subarray(0, Number(this.#tokenLen[0])),
+      dcidKey: Buffer.from(dcid).toString('latin1'),
+    };
+  }
+
+  /** The connection that owns `key`, if any. */
+  get(key: string): C | undefined {
+    return this.#byCid.get(key);
+  }
+
+  /** Routes `key` to `conn`. */
+  add(conn: C, key: string): void {
+    this.#byCid.set(key, conn);
+    let set = this.#cidsOf.get(conn);
+    if (!set) {
+      set = new Set();
+      this.#cidsOf.set(conn, set);
+    }
+    set.add(key);
+  }
+
+  /** Stops routing `key` (to `conn` only). */
+  delete(conn: C, key: string): void {
+    if (this.#byCid.get(key) === conn) this.#byCid.delete(key);
+    this.#cidsOf.get(conn)?.delete(key);
+  }
+
+  /** Forgets every CID of `conn`. */
+  remove(conn: C): void {
+    for (const key of this.#cidsOf.get(conn) ?? []) {
+      if (this.#byCid.get(key) === conn) this.#byCid.delete(key);
+    }
+    this.#cidsOf.delete(conn);
+    if (this.#last === conn) this.#last = null;
+  }
+
+  /** Keeps `conn`'s CIDs in step with quiche: retired ones removed, spares issued and routed. */
+  upkeep(conn: C): void {
+    const core = conn.core;
+    for (const key of core.retiredScids()) this.delete(conn, key);
+    for (let i = core.scidsWanted(SPARE_SCIDS); i > 0; i--) {
+      const cid = randomBytes(CID_LEN);
+      if (!core.issueScid(cid, randomBytes(16))) break;
+      this.add(conn, cid.toString('latin1'));
+    }
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * `ConnectionDriver`: runs one {@link ConnCore} on real sockets and timers.
+ *
+ * The loop, in one place:
+ * - {@link ConnectionDriver.receive} feeds each UDP datagram to the core and
+ *   schedules one {@link ConnectionDriver.process} per event-loop turn, so a
+ *   burst of datagrams is handled as a batch;
+ * - `process()` polls the core's events (handshake done, streams, datagrams,
+ *   paths, tickets) and hands them to the application and the facade, lets
+ *   the application do its stream I/O, keeps the CIDs routed, then flushes;
+ * - {@link ConnectionDriver.flush} sends what quiche queued (see
+ *   `transmit.ts`) and re-arms this connection's deadline in the shared
+ *   timer heap; on expiry `onTimer()` calls the core's `onTimeout()` and
+ *   processes again;
+ * - once the core reports the connection closed, {@link ConnectionDriver.finish}
+ *   settles everything, each step guarded so that no throwing listener can
+ *   stop the cleanup.
+ *
+ * @module
+ */
+import { debuglog } from 'node:util';
+import type { SocketAddress } from '@quichex/ffi';
+import type { Application } from '../application.js';
+import type { CloseInfo } from '../core/close-info.js';
+import type { ConnCore, Sockaddr } from '../core/conn-core.js';
+import type { PathEvent } from '../core/path-events.js';
+import { QuicError } from '../errors.js';
+import type { CidRouter } from './cid-router.js';
+import { type TimerOwner, timers } from './timers.js';
+import { type Route, transmit } from './transmit.js';
+import { toSockaddr, type UdpSocket } from './udp-socket.js';
+
+const debug = debuglog('quichex');
+
+/** What the driver tells the public connection object. */
+export interface DriverEvents {
+  established(): void;
+  datagram(data: Uint8Array): void;
+  path(event: PathEvent): void;
+  session(ticket: Uint8Array): void;
+  /** The handshake already failed (quiche is draining); the connection still closes as usual. */
+  handshakeFailed(info: CloseInfo): void;
+  /** After each processing round of a live connection. */
+  processed(): void;
+  /** The connection is closed and freed. Called once. */
+  closed(info: CloseInfo, error: QuicError): void;
+}
+
+/** Options of a {@link ConnectionDriver}. */
+export interface DriverOptions {
+  /** The router of the socket the connection arrived on or dialled from. */
+  readonly router: CidRouter<ConnectionDriver>;
+  /** Send an ack-eliciting packet after this many ms without receiving anything (`null`: never). */
+  readonly keepAliveMs: number | null;
+}
+
+/** Drives one connection: input, events, output, timers, cleanup. */
+export class ConnectionDriver implements TimerOwner, Route {
+  readonly core: ConnCore;
+  socket: UdpSocket;
+  readonly sockets: UdpSocket[];
+  peer: SocketAddress;
+  peerSockaddr: Sockaddr;
+  /** Set by the public connection right after construction. */
+  app!: Application;
+  events!: DriverEvents;
+  readonly router: CidRouter<ConnectionDriver>;
+  readonly #keepAliveMs: number | null;
+  #lastHeard = performance.now();
+  #scheduled = false;
+  #finished = false;
+  /** Run once the connection finished (the owner forgets it, a private socket closes). */
+  readonly #cleanups: Array<() => void> = [];
+
+  constructor(core: ConnCore, socket: UdpSocket, peer: SocketAddress, options: DriverOptions) {
+    this.core = core;
+    this.socket = socket;
+    this.sockets = [socket];
+    this.peer = peer;
+    this.peerSockaddr = toSockaddr(peer.address, peer.port, socket.isV6);
+    this.router = options.router;
+    this.#keepAliveMs = options.keepAliveMs;
+  }
+
+  /** Whether the connection finished (closed and freed). */
+  get finished(): boolean {
+    return this.#finished;
+  }
+
+  /** Runs `fn` once the connection finished. */
+  onFinished(fn: () => void): void {
+    if (this.#finished) fn();
+    else this.#cleanups.push(fn);
+  }
+
+  /** Feeds one UDP datagram that arrived on `socket` from `address:port`. */
+  receive(packet: Buffer, address: string, port: number, socket: UdpSocket = this.socket): void {
+    if (this.core.isClosed) return;
+    let from = this.peerSockaddr;
+    if (port !== this.peer.port || address !== this.peer.address) {
+      // NAT rebinding, migration, or an unauthenticated (possibly spoofed)
+      // packet: quiche decides what the new path means and reports a real
+      // move as a peer-migrated path event, which is when `peer` changes.
+      from = toSockaddr(address, port, socket.isV6);
+    }
+    socket.recvInfo.setFrom(from.buf, from.len);
+    const rc = this.core.recv(packet, socket.recvInfo);
+    if (rc < 0) debug('recv: %d', rc);
+    if (this.#keepAliveMs !== null) this.#lastHeard = performance.now();
+    this.schedule();
+  }
+
+  /** Processes on the next turn of the event loop (once however often it is asked). */
+  schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#processNow);
+  }
+
+  #processNow = (): void => {
+    this.#scheduled = false;
+    this.process();
+  };
+
+  /** Surfaces the core's events, runs the application, then flushes. Errors destroy this connection only. */
+  process(): void {
+    const core = this.core;
+    if (core.isClosed) return;
+    try {
+      for (let ev = core.poll(); ev !== null; ev = core.poll()) {
+        switch (ev.type) {
+          case 'established':
+            this.events.established();
+            break;
+          case 'readable':
+            this.app.onStreamReadable?.(ev.streamId);
+            break;
+          case 'writable':
+            this.app.onStreamWritable?.(ev.streamId);
+            break;
+          case 'datagram':
+            this.events.datagram(ev.data);
+            break;
+          case 'path':
+            if (ev.event.type === 'peer-migrated' && ev.event.peer) {
+              this.peer = ev.event.peer;
+              this.peerSockaddr = toSockaddr(ev.event.peer.address, ev.event.peer.port, this.socket.isV6);
+            }
+            this.events.path(ev.event);
+            break;
+          case 'session':
+            this.events.session(ev.ticket);
+            break;
+          case 'closed':
+            this.finish(ev.info);
+            return;
+        }
+      }
+      this.app.process();
+      if (!core.established) {
+        const failed = core.failedHandshake();
+        if (failed) this.events.handshakeFailed(failed);
+      }
+      this.router.upkeep(this);
+      this.events.processed();
+      this.flush();
+    } catch (err) {
+      this.destroy(err);
+    }
+  }
+
+  /** Sends everything quiche has queued, then re-arms the timer or finishes the connection. */
+  flush(): void {
+    const core = this.core;
+    if (core.isClosed) return;
+    core.streams.queuePendingFins();
+    transmit(core, this);
+    const info = core.reapIfClosed();
+    if (info !== null) {
+      this.finish(info);
+      return;
+    }
+    const ms = core.timeout();
+    const now = performance.now();
+    let deadline = ms === null ? Number.POSITIVE_INFINITY : now + ms;
+    if (this.#keepAliveMs !== null) deadline = Math.min(deadline, this.#lastHeard + this.#keepAliveMs);
+    if (deadline === Number.POSITIVE_INFINITY) timers.clear(this);
+    else timers.set(this, deadline);
+  }
+
+  /** Timer heap callback: quiche's timeout, or the keep-alive. */
+  onTimer(): void {
+    const core = this.core;
+    if (core.isClosed) return;
+    const now = performance.now();
+    if (this.#keepAliveMs !== null && now >= this.#lastHeard + this.#keepAliveMs) {
+      // The peer has been quiet: an ack-eliciting packet makes it answer,
+      // which keeps both idle timers from expiring.
+      this.#lastHeard = now;
+      if (core.established) core.sendAckEliciting();
+    }
+    core.onTimeout(); // quiche acts only on the timers that expired
+    this.process();
+  }
+
+  /**
+   * Closes immediately: one CONNECTION_CLOSE (INTERNAL_ERROR when `error` is
+   * given) without waiting for the peer, then frees everything.
+   */
+  destroy(error?: unknown): void {
+    const core = this.core;
+    if (this.#finished) return;
+    if (error !== undefined)
+      debug('destroying connection: %s', error instanceof Error ? error.message : String(error));
+    core.close(false, error === undefined ? 0n : 1n, null);
+    try {
+      transmit(core, this);
+    } catch {
+      // best effort: the connection is going away anyway
+    }
+    this.finish(
+      {
+        code: 'ERR_QUIC_DESTROYED',
+        local: true,
+        type: 'transport',
+        errorCode: error === undefined ? 0n : 1n,
+        reason: error instanceof Error ? error.message : '',
+        graceful: error === undefined,
+      },
+      error instanceof QuicError ? error : undefined,
+    );
+  }
+
+  /** A socket error that dooms the connection (e.g. ICMP unreachable during the handshake). */
+  fail(error: QuicError): void {
+    this.finish(
+      {
+        code: error.code,
+        local: true,
+        type: 'transport',
+        errorCode: 0n,
+        reason: error.message,
+        graceful: false,
+      },
+      error,
+    );
+  }
+
+  /** Frees the connection and settles everyone waiting on it. Each step runs even if another throws. */
+  finish(info: CloseInfo, cause?: QuicError): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    const final = this.core.abandon(info);
+    timers.clear(this);
+    const error = cause ?? this.core.closedError();
+    guard('application', () => this.app.onClose(error, final.graceful));
+    guard('routing', () => this.router.remove(this));
+    // Sockets opened by migrate() belong to the connection; the first one to its owner.
+    for (const socket of this.sockets.slice(1)) guard('socket', () => socket.close());
+    for (const fn of this.#cleanups.splice(0)) guard('cleanup', fn);
+    guard('closed', () => this.events.closed(final, error));
+  }
+}
+
+function guard(step: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    debug('connection cleanup (%s) threw: %s', step, err instanceof Error ? err.message : String(err));
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The one way quichex reaches the file descriptor under a `dgram` socket,
+ * which UDP GSO needs for `sendmsg`.
+ *
+ * Node offers no public accessor. A bound socket keeps its libuv handle in
+ * an internal state object stored under a symbol whose description is
+ * `'state symbol'`, and the handle exposes `fd` on Unix. When a Node release
+ * changes that, {@link socketFd} returns `null` and quichex sends through
+ * `dgram` instead: slower, never wrong. `test/socket-fd.test.ts` pins both
+ * the lookup on this Node and the fallback.
+ *
+ * @module
+ */
+import type dgram from 'node:dgram';
+
+/** The descriptor of a bound `dgram` socket, or `null` when it cannot be found. */
+export function socketFd(socket: dgram.Socket): number | null {
+  const state = Object.getOwnPropertySymbols(socket).find((sym) => sym.description === 'state symbol');
+  const fd = state
+    ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle?.fd
+    : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}
