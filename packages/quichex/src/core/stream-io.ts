@@ -36,6 +36,7 @@ export class StreamIO {
   readonly #core: ConnCore;
   readonly #pendingFins = new Set<number>();
 
+  /** @internal Made by its core. */
   constructor(core: ConnCore) {
     this.#core = core;
   }
