@@ -8,13 +8,11 @@ import { type Connection, connect, type Listener, listen } from 'quichex';
 import { isMain, localConfigs } from './shared.js';
 
 /** Serves one connection: every bidi stream is sent back as it arrives. */
-export async function echoConnection(conn: Connection): Promise<void> {
-  for await (const stream of conn.streams()) {
-    void (async () => {
-      for await (const chunk of stream) await stream.write(chunk);
-      await stream.end();
-    })().catch(() => stream.reset(1));
-  }
+export function echoConnection(conn: Connection): void {
+  conn.on('stream', async (stream) => {
+    for await (const chunk of stream) await stream.write(chunk);
+    await stream.end();
+  });
 }
 
 /** Starts an echo server and sends `message` through it; returns what came back. */

@@ -27,6 +27,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { askServer } from '../src/guides/client-connect.js';
 import { connectWithin } from '../src/guides/client-deadline.js';
+import { quietButAlive } from '../src/guides/client-keepalive.js';
 import { migrateMidStream } from '../src/guides/client-migrate.js';
 import { resumeWithEarlyData } from '../src/guides/client-resume.js';
 import { connectWithSystemCAs } from '../src/guides/client-untrusted.js';
@@ -48,6 +49,7 @@ import { startHardenedServer } from '../src/guides/security-hardened.js';
 import { connectByAddress } from '../src/guides/security-server-name.js';
 import { acceptOne } from '../src/guides/server-accept.js';
 import { echoStreams, startEchoServer } from '../src/guides/server-echo.js';
+import { greet, startPeer } from '../src/guides/server-endpoint.js';
 import { serveUntil } from '../src/guides/server-shutdown.js';
 import { countSlowly, upload } from '../src/guides/streams-backpressure.js';
 import { cancelBothWays } from '../src/guides/streams-cancel.js';
@@ -356,6 +358,20 @@ describe('guide: getting started', () => {
 });
 
 describe('guide: client', () => {
+  it('quietButAlive(): keep-alive holds a connection with a 1 s idle timeout open for 3 s', async () => {
+    const listener = await listen({
+      host: '127.0.0.1',
+      port: 0,
+      config: new Config({ alpn: ['echo'], cert, key, maxIdleTimeout: 1000 }),
+      onConnection: echoStreams,
+    });
+    try {
+      expect(await quietButAlive(listener.address().port, cert, 3000)).toBe(true);
+    } finally {
+      await listener.close({ timeoutMs: 1000 });
+    }
+  });
+
   it('askServer() connects with a private CA, negotiates the ALPN and gets its answer', async () => {
     expect(await askServer(port, cert, 'anyone there?')).toEqual({ alpn: 'echo', answer: 'anyone there?' });
   });
@@ -410,6 +426,19 @@ describe('guide: client', () => {
 });
 
 describe('guide: server', () => {
+  it('startPeer()/greet(): two endpoints accept and dial each other from their listening ports', async () => {
+    const a = await startPeer(cert, key);
+    const b = await startPeer(cert, key);
+    try {
+      const ab = await greet(a, b.address().port, cert, 'from a');
+      const ba = await greet(b, a.address().port, cert, 'from b');
+      expect(ab).toEqual({ reply: 'from a', fromPort: a.address().port });
+      expect(ba).toEqual({ reply: 'from b', fromPort: b.address().port });
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('startEchoServer(): concurrent streams are echoed independently', async () => {
     const conn = await connect({ host: 'localhost', port, config: new Config({ alpn: ['echo'], ca: cert }) });
     const texts = ['one', 'two', 'three', 'x'.repeat(100_000)];

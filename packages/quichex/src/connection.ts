@@ -170,6 +170,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     driver.app = app;
     driver.core.streamEvents = app.streamEvents;
+    // Peer streams that arrived before the first 'stream' listener (0-RTT
+    // data comes before the handshake completes) go to it, not to a queue
+    // that nobody reads.
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'stream' && !this.#pullStreams && this.#incoming.size > 0) queueMicrotask(this.#handOver);
+    });
     driver.events = this.#engineEvents();
     if (channels.connectionCreated.hasSubscribers) {
       channels.connectionCreated.publish({ connection: this, isServer: driver.core.isServer });
@@ -380,6 +386,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     return this.#streams;
   }
+
+  #handOver = (): void => {
+    if (this.#pullStreams) return;
+    for (let s = this.#incoming.shift(); s !== undefined; s = this.#incoming.shift()) this.#emit('stream', s);
+  };
 
   #accepted(stream: Stream): void {
     if (this.#pullStreams || this.listenerCount('stream') === 0) this.#incoming.push(stream);

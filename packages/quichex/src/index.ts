@@ -6,11 +6,11 @@
  * import { Config, connect, listen } from 'quichex';
  *
  * const server = await listen({ port: 0, config: new Config({ alpn: ['echo'], cert, key }) });
- * server.on('connection', async (conn) => {
- *   for await (const stream of conn.streams()) {
+ * server.on('connection', (conn) => {
+ *   conn.on('stream', async (stream) => {
  *     for await (const chunk of stream) await stream.write(chunk);
  *     await stream.end();
- *   }
+ *   });
  * });
  * const conn = await connect({ host: '127.0.0.1', port: server.address().port, config: new Config({ alpn: ['echo'], ca }) });
  * ```

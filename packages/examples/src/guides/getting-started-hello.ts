@@ -10,11 +10,12 @@ export async function hello(message = 'hello, QUIC'): Promise<string> {
     host: '127.0.0.1',
     port: 0, // any free port
     config: new Config({ alpn: ['echo'], cert, key }),
-    onConnection: async (conn) => {
-      for await (const stream of conn.streams()) {
+    onConnection: (conn) => {
+      // Streams are served concurrently; a handler that rejects resets its stream only.
+      conn.on('stream', async (stream) => {
         for await (const chunk of stream) await stream.write(chunk);
         await stream.end();
-      }
+      });
     },
   });
 

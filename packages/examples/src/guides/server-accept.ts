@@ -10,6 +10,6 @@ export async function acceptOne(listener: Listener, signal?: AbortSignal): Promi
     await conn.close({ errorCode: 0x100, reason: `unknown host ${serverName}` });
     return null;
   }
-  void echoStreams(conn);
+  echoStreams(conn);
   return conn;
 }

@@ -9,12 +9,11 @@ export function startEchoServer(cert: string, key: string, port = 0): Promise<Li
   });
 }
 
-export async function echoStreams(conn: Connection): Promise<void> {
-  for await (const stream of conn.streams()) {
-    // One task per stream: a slow stream must not hold up the next one.
-    void (async () => {
-      for await (const chunk of stream) await stream.write(chunk);
-      await stream.end();
-    })().catch(() => stream.reset(1));
-  }
+export function echoStreams(conn: Connection): void {
+  // One handler per stream, run concurrently: a slow stream never holds up the next one.
+  // A handler that rejects (a reset, a vanished client) resets its own stream, nothing else.
+  conn.on('stream', async (stream) => {
+    for await (const chunk of stream) await stream.write(chunk);
+    await stream.end();
+  });
 }

@@ -14,13 +14,13 @@ export async function upload(conn: Connection, total: number): Promise<number> {
 }
 
 /** Server side: reads slowly, then reports the byte count. */
-export async function countSlowly(conn: Connection): Promise<void> {
-  for await (const stream of conn.streams()) {
+export function countSlowly(conn: Connection): void {
+  conn.on('stream', async (stream) => {
     let received = 0;
     for await (const chunk of stream) {
       received += chunk.length;
       await new Promise((resolve) => setTimeout(resolve, 1)); // a slow consumer
     }
     await stream.end(String(received));
-  }
+  });
 }
