@@ -167,11 +167,11 @@ describe('guides: docs show exactly the tested sources', () => {
 
 // -- the configuration reference ----------------------------------------------------------
 
-/** The names in config.ts's OPTION_NAMES list (the options `new Config()` accepts). */
+/** The names in config-options.ts's OPTION_NAMES list (the options `new Config()` accepts). */
 function optionNames(): string[] {
-  const source = readFileSync(path.join(root, 'packages/quichex/src/config.ts'), 'utf8');
+  const source = readFileSync(path.join(root, 'packages/quichex/src/config-options.ts'), 'utf8');
   const list = /const OPTION_NAMES[^=]*=\s*\[([^\]]*)\]/.exec(source)?.[1];
-  if (!list) throw new Error('OPTION_NAMES not found in config.ts');
+  if (!list) throw new Error('OPTION_NAMES not found in config-options.ts');
   return [...list.matchAll(/'([A-Za-z]+)'/g)].map((m) => m[1]!);
 }
 
