@@ -17,8 +17,8 @@ import {
   QuicError,
 } from '../src/index.js';
 import { clientConfig, serverConfig } from './support/fixtures.js';
-import { pseudoRandomBytes } from './support/pair.js';
 import { until, within } from './support/net.js';
+import { pseudoRandomBytes } from './support/pair.js';
 
 /** The upper-casing of the test protocol (ASCII only, so byte lengths stay equal). */
 function upper(bytes: Uint8Array): Buffer {

@@ -17,10 +17,17 @@ it('probe: async answer latency', async () => {
       }
     },
     process() {},
-    onClose(e) { closes.push(e.code); },
+    onClose(e) {
+      closes.push(e.code);
+    },
   });
   const listener = await listen({ host: '127.0.0.1', port: 0, config: serverConfig(), application: app });
-  const client = await connect({ host: '127.0.0.1', port: listener.address().port, config: clientConfig(), serverName: 'localhost' });
+  const client = await connect({
+    host: '127.0.0.1',
+    port: listener.address().port,
+    config: clientConfig(),
+    serverName: 'localhost',
+  });
   const s = await client.openStream();
   const t0 = performance.now();
   await s.end('hi');
@@ -35,12 +42,21 @@ it('probe: throwing application', async () => {
   const closes: string[] = [];
   const app: ApplicationFactory = (core) => ({
     streamEvents: true,
-    onStreamReadable() { throw new Error('boom'); },
+    onStreamReadable() {
+      throw new Error('boom');
+    },
     process() {},
-    onClose(e, g) { closes.push(`${e.code}:${g}`); },
+    onClose(e, g) {
+      closes.push(`${e.code}:${g}`);
+    },
   });
   const listener = await listen({ host: '127.0.0.1', port: 0, config: serverConfig(), application: app });
-  const client = await connect({ host: '127.0.0.1', port: listener.address().port, config: clientConfig(), serverName: 'localhost' });
+  const client = await connect({
+    host: '127.0.0.1',
+    port: listener.address().port,
+    config: clientConfig(),
+    serverName: 'localhost',
+  });
   const s = await client.openStream();
   await s.end('hi');
   const info = await client.closed;
