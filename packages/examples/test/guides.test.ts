@@ -25,6 +25,7 @@ import {
   QuicError,
 } from 'quichex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { shout } from '../src/guides/architecture-protocol.js';
 import { askServer } from '../src/guides/client-connect.js';
 import { connectWithin } from '../src/guides/client-deadline.js';
 import { quietButAlive } from '../src/guides/client-keepalive.js';
@@ -72,6 +73,7 @@ const GUIDES = [
   'observability.md',
   'performance.md',
   'security.md',
+  'architecture.md',
 ];
 
 // -- drift --------------------------------------------------------------------------
@@ -354,6 +356,33 @@ describe('guide: getting started', () => {
   it('hello() echoes a message through a fresh server', async () => {
     expect(await hello()).toBe('hello, QUIC');
     expect(await hello('héllo ✓')).toBe('héllo ✓');
+  });
+});
+
+describe('guide: architecture', () => {
+  it('shout: an application protocol answers concurrent streams, small and larger than a window', async () => {
+    const listener = await listen({
+      host: '127.0.0.1',
+      port: 0,
+      config: new Config({ alpn: ['echo'], cert, key }),
+      application: shout,
+    });
+    const conn = await connect({
+      host: 'localhost',
+      port: listener.address().port,
+      config: new Config({ alpn: ['echo'], ca: cert }),
+    });
+    try {
+      const texts = ['hello', '', 'quic', 'a'.repeat(3 * 1024 * 1024)];
+      expect(await Promise.all(texts.map((t) => echoOnce(conn, t)))).toEqual(
+        texts.map((t) => t.toUpperCase()),
+      );
+      const [server] = listener.connections;
+      await expect(server!.openStream()).rejects.toMatchObject({ code: 'ERR_QUIC_APPLICATION_OWNS_STREAMS' });
+    } finally {
+      await conn.close();
+      await listener.close({ timeoutMs: 1000 });
+    }
   });
 });
 

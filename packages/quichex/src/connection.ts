@@ -216,12 +216,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Opens a bidirectional stream. Waits for stream credit when the peer's
    * limit is reached (unless `wait: false`, which fails with `ERR_QUIC_STREAM_LIMIT`).
    */
-  openStream(options: OpenStreamOptions = {}): Promise<Stream> {
+  async openStream(options: OpenStreamOptions = {}): Promise<Stream> {
     return this.#rawStreams().open('bidi', options);
   }
 
   /** Opens a unidirectional (send-only) stream; same waiting rules as {@link Connection.openStream}. */
-  openUniStream(options: OpenStreamOptions = {}): Promise<Stream> {
+  async openUniStream(options: OpenStreamOptions = {}): Promise<Stream> {
     return this.#rawStreams().open('uni', options);
   }
 
