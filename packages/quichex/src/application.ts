@@ -40,7 +40,11 @@ export interface Application {
   readonly streamEvents: boolean;
   /** Stream `id` has data, a FIN or a reset to read. */
   onStreamReadable?(id: number): void;
-  /** Stream `id` can take more data (or the peer stopped it). */
+  /**
+   * Stream `id` can take more data again. (quiche reports a peer's
+   * STOP_SENDING here only for a stream that had no room before; check
+   * `core.streams.stopped(id)` to learn of it otherwise.)
+   */
   onStreamWritable?(id: number): void;
   /** Once per processing round, after the events and before sending: do stream I/O here. */
   process(): void;
@@ -48,5 +52,10 @@ export interface Application {
   onClose(error: QuicError, graceful: boolean): void;
 }
 
-/** Creates the application of a new connection, given its sans-IO core. */
-export type ApplicationFactory = (core: ConnCore) => Application;
+/**
+ * Creates the application of a new connection, given its sans-IO core and
+ * `wake`: call it after writing to the core outside the application's own
+ * callbacks (from a timer, a promise), so the connection processes and
+ * sends on the next turn of the event loop.
+ */
+export type ApplicationFactory = (core: ConnCore, wake: () => void) => Application;

@@ -151,7 +151,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     });
     let app: Application;
     if (options.application) {
-      app = options.application(driver.core);
+      app = options.application(driver.core, () => driver.schedule());
       this.#streams = null;
     } else {
       this.#streams = new StreamRegistry(driver.core, {

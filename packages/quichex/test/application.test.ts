@@ -263,6 +263,84 @@ describe('an application on the server', () => {
     server.destroy();
     expect(app.closes).toHaveLength(1);
   });
+  it('an application that throws destroys its connection alone, and hears that once', async () => {
+    const closes: { error: QuicError; graceful: boolean }[] = [];
+    let calls = 0;
+    const faulty: ApplicationFactory = () => ({
+      streamEvents: true,
+      onStreamReadable() {
+        calls++;
+        throw new Error('protocol bug');
+      },
+      process() {},
+      onClose(error, graceful) {
+        closes.push({ error, graceful });
+      },
+    });
+    const { listener } = await startListener({ application: faulty });
+    const port = listener.address().port;
+    const client = await connect({
+      host: '127.0.0.1',
+      port,
+      config: clientConfig(),
+      serverName: 'localhost',
+    });
+    cleanups.push(() => client.destroy());
+    const stream = await client.openStream();
+    await stream.end('anything');
+    const seen = await within(client.closed, 5000, 'the client seeing the server destroy the connection');
+    expect(seen).toMatchObject({ local: false, type: 'transport', graceful: false });
+    expect(calls).toBe(1);
+    expect(closes).toHaveLength(1);
+    expect(closes[0]!.graceful).toBe(false);
+    expect(closes[0]!.error.code).toBe('ERR_QUIC_DESTROYED');
+    // The listener keeps serving: a new connection handshakes.
+    const again = await connect({ host: '127.0.0.1', port, config: clientConfig(), serverName: 'localhost' });
+    cleanups.push(() => again.destroy());
+    expect(again.established).toBe(true);
+    await again.close();
+    await until(() => closes.length === 2, 5000, 'the second connection closing');
+    expect(closes[1]!.graceful).toBe(true);
+  });
+});
+
+describe('waking the connection', () => {
+  it('an answer written later, from a timer, leaves at once when the application calls wake()', async () => {
+    const late: ApplicationFactory = (core, wake) => ({
+      streamEvents: true,
+      onStreamReadable(id) {
+        const chunks: Uint8Array[] = [];
+        if (!drain(core, id, chunks)) return;
+        setTimeout(() => {
+          core.streams.send(id, Buffer.from('late'), true);
+          wake();
+        }, 50);
+      },
+      process() {},
+      onClose() {},
+    });
+    const short = { maxIdleTimeout: 2000 };
+    const listener = await listen({
+      host: '127.0.0.1',
+      port: 0,
+      config: serverConfig(short),
+      application: late,
+    });
+    cleanups.push(() => listener.close({ timeoutMs: 1000 }));
+    const client = await connect({
+      host: '127.0.0.1',
+      port: listener.address().port,
+      config: clientConfig(short),
+      serverName: 'localhost',
+    });
+    cleanups.push(() => client.destroy());
+    const stream = await client.openStream();
+    await stream.end('question');
+    // Without wake() the answer would wait for an unrelated packet: none comes, and the
+    // connection idles out after 2 s.
+    const answer = await within(stream.readAll(), 1000, 'the late answer');
+    expect(answer.toString()).toBe('late');
+  });
 });
 
 describe('an application on the client', () => {

@@ -511,6 +511,57 @@ describe('ConnCore in memory', () => {
     expect(readStats(client.handle!).retrans).toBeGreaterThan(0);
   });
 
+  it('needs no timer once quiet without an idle timeout', async () => {
+    const pair = new CorePair({ client: { maxIdleTimeout: 0 }, server: { maxIdleTimeout: 0 } });
+    await pair.handshake();
+    // Acks, HANDSHAKE_DONE and the session ticket settle; then nothing is pending.
+    await pair.run('quiet', () => pair.client.timeout() === null && pair.srv.timeout() === null, {
+      maxMs: 5_000,
+    });
+    expect(pair.step()).toBe(0);
+    expect(pair.client.timeout()).toBeNull();
+    expect(pair.srv.timeout()).toBeNull();
+  });
+
+  it("surfaces the peer's RESET_STREAM and STOP_SENDING as QuicErrors with its code", async () => {
+    const pair = new CorePair();
+    await pair.handshake();
+    const { client } = pair;
+    const server = pair.srv;
+    expect(client.streams.create(0)).toBe(true);
+    expect(client.streams.create(4)).toBe(true);
+    expect(client.streams.send(0, Buffer.from('abc'), false)).toBe(3);
+    expect(client.streams.send(4, Buffer.from('xyz'), false)).toBe(3);
+    await pair.run('data on both streams', () => pair.events('server', 'readable').length >= 2);
+    expect(Buffer.from(server.streams.recv(0).data!).toString()).toBe('abc');
+    expect(Buffer.from(server.streams.recv(4).data!).toString()).toBe('xyz');
+    expect(server.streams.recv(0)).toEqual({ data: null, fin: false });
+
+    const readable = pair.events('server', 'readable').length;
+    client.streams.shutdown(0, 'write', 5n); // RESET_STREAM
+    server.streams.shutdown(4, 'read', 6n); // STOP_SENDING
+    await pair.run('reset seen', () => pair.events('server', 'readable').length > readable);
+    expect(pair.events('server', 'readable').at(-1)!.streamId).toBe(0);
+    expect(() => server.streams.recv(0)).toThrow(
+      expect.objectContaining({
+        code: 'ERR_QUIC_STREAM_RESET',
+        errorCode: 5n,
+        type: 'application',
+        remote: true,
+        streamId: 0,
+      }),
+    );
+    const stopped = client.streams.stopped(4);
+    expect(stopped).toBeInstanceOf(QuicError);
+    expect(stopped).toMatchObject({ code: 'ERR_QUIC_STREAM_STOPPED', errorCode: 6n, streamId: 4 });
+    expect(() => client.streams.send(4, Buffer.from('more'), false)).toThrow(
+      expect.objectContaining({ code: 'ERR_QUIC_STREAM_STOPPED', errorCode: 6n }),
+    );
+    // Still reported to a later check: the code is not lost by asking.
+    expect(client.streams.stopped(4)).toMatchObject({ code: 'ERR_QUIC_STREAM_STOPPED', errorCode: 6n });
+    expect(pair.recvErrors).toEqual({ client: [], server: [] });
+  });
+
   it('closes: both sides report closed once, with the code and reason, and free everything', async () => {
     const before = resourceCounts().connections;
     const pair = new CorePair();

@@ -162,7 +162,11 @@ export class ConnCore {
     return n > 0 ? n : 0;
   }
 
-  /** The `quiche_send_info` of the last datagram {@link ConnCore.send} produced (see `SendInfoLayout`). */
+  /**
+   * The `quiche_send_info` of the last datagram {@link ConnCore.send}
+   * produced (see `SendInfoLayout`). One buffer serves every core of the
+   * process: read it before the next `send()` of any connection.
+   */
   get sendInfo(): Uint8Array {
     return s.sendInfo;
   }
