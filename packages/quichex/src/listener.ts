@@ -190,7 +190,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
       clearTimeout(timer);
       for (const c of all) c.destroy();
       endpointInternals.detach(this.#endpoint, this.#handler);
-      if (this.#ownsEndpoint) await this.#endpoint.close();
+      // When the endpoint is what is closing (it closes its listener first), it goes on by itself.
+      if (this.#ownsEndpoint && !this.#endpoint.closing) await this.#endpoint.close();
       emitGuarded(this, 'close');
     })();
     return this.#closing;

@@ -237,6 +237,23 @@ describe('Endpoint', () => {
     expect(resourceCounts()).toMatchObject({ connections: before.connections, sockets: before.sockets });
   });
 
+  it("closing a listen() listener's endpoint closes the listener too, without waiting on itself", async () => {
+    const before = resourceCounts();
+    const listener = await listen({ host: '127.0.0.1', port: 0, config: serverConfig() });
+    listener.on('connection', (conn) => echoStreams(conn));
+    const client = await connect({
+      host: '127.0.0.1',
+      port: listener.address().port,
+      config: clientConfig(),
+      serverName: 'localhost',
+    });
+    expect(await echo(client, 'hi')).toBe('hi');
+    await within(listener.endpoint.close(), 5000, 'the endpoint to close');
+    expect(listener.closing).toBe(true);
+    await within(client.closed, 5000, 'the client to see the close');
+    expect(resourceCounts()).toMatchObject({ connections: before.connections, sockets: before.sockets });
+  });
+
   it('refuses a second listener and dials after close', async () => {
     const e = await createEndpoint({ host: '127.0.0.1' });
     e.listen({ config: serverConfig() });
