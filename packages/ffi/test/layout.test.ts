@@ -23,6 +23,7 @@ import {
   H3StatsType,
   PathStatsType,
   RecvInfoType,
+  SendInfoLayout,
   SendInfoType,
   SOCKADDR_IN_LEN,
   SOCKADDR_IN6_LEN,
@@ -227,6 +228,10 @@ describe('decoders read structs written by C', () => {
       ]),
     );
   }
+
+  it('SendInfoLayout is the C layout of quiche_send_info', () => {
+    expect(new Map(Object.entries(SendInfoLayout))).toEqual(facts.offsets.get('quiche_send_info'));
+  });
 
   it('decodeSendInfo', () => {
     expect(decodeSendInfo(facts.samples.get('quiche_send_info')!)).toEqual({
