@@ -7,12 +7,12 @@
  */
 import { isIP } from 'node:net';
 import type { Connection } from './connection.js';
-import { checkDialOptions, type DialOptions, dialAddress, resolveHost } from './dial.js';
+import { type CheckedDial, checkDialOptions, type DialOptions, dialAddress, resolveAll } from './dial.js';
 import { CidRouter } from './driver/cid-router.js';
 import type { ConnectionDriver } from './driver/conn-driver.js';
 import { openClientSocket, UdpSocket } from './driver/udp-socket.js';
 import { abortReason, QuicError } from './errors.js';
-import { checkPort, describe } from './validate.js';
+import { checkInt, checkPort, describe } from './validate.js';
 
 /** Options of {@link connect}. */
 export interface ConnectOptions extends DialOptions {
@@ -20,6 +20,16 @@ export interface ConnectOptions extends DialOptions {
   localAddress?: string;
   /** Local port to bind (default: ephemeral). */
   localPort?: number;
+  /**
+   * When `host` has several addresses: how long (ms) one attempt runs alone
+   * before the next address is tried alongside it (default 250, as Node's
+   * `autoSelectFamilyAttemptTimeout`). Addresses alternate between IPv6 and
+   * IPv4, starting with the resolver's first; the first handshake to
+   * complete wins and the others are abandoned.
+   */
+  attemptDelay?: number;
+  /** Resolves `host` to its addresses (default: `dns.lookup` with `all: true`). */
+  lookup?: (hostname: string) => Promise<readonly { address: string; family: number }[]>;
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -48,10 +58,48 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   if (options.gso !== undefined && typeof options.gso !== 'boolean') {
     throw new TypeError(`gso must be a boolean, got ${describe(options.gso)}`);
   }
-  const { signal, host, port } = checked;
+  const attemptDelay = checkInt('attemptDelay', options.attemptDelay ?? 250, 10, 60_000) as number;
+  if (options.lookup !== undefined && typeof options.lookup !== 'function')
+    throw new TypeError(`lookup must be a function, got ${describe(options.lookup)}`);
+  const { signal, host } = checked;
   if (signal?.aborted) throw abortReason(signal);
-  const address = await resolveHost(host);
+  let addresses = await resolveAll(host, options.lookup);
+  if (options.localAddress !== undefined) {
+    const family = isIP(options.localAddress);
+    addresses = addresses.filter((a) => isIP(a) === family);
+    if (addresses.length === 0)
+      throw new QuicError(
+        'ERR_QUIC_UNREACHABLE',
+        `${host} has no IPv${family} address to reach from ${options.localAddress}`,
+      );
+  }
   if (signal?.aborted) throw abortReason(signal);
+  if (addresses.length === 1) return connectTo(addresses[0]!, checked, options, localPort);
+  try {
+    return await firstToConnect(addresses, attemptDelay, (address, abort) =>
+      connectTo(
+        address,
+        { ...checked, signal: signal ? AbortSignal.any([signal, abort]) : abort },
+        options,
+        localPort,
+      ),
+    );
+  } catch (errors) {
+    if (signal?.aborted) throw abortReason(signal);
+    // The most telling failure: a refusal or TLS error over "unreachable".
+    const all = errors as unknown[];
+    throw all.find((e) => !(e instanceof QuicError && e.code === 'ERR_QUIC_UNREACHABLE')) ?? all[0];
+  }
+}
+
+/** One attempt: a socket of its own to `address`, then the handshake. */
+async function connectTo(
+  address: string,
+  checked: CheckedDial,
+  options: ConnectOptions,
+  localPort: number,
+): Promise<Connection> {
+  const { host, port } = checked;
   const v6 = isIP(address) === 6;
   const udp = await openClientSocket(
     v6,
@@ -60,6 +108,10 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     address,
     port,
   );
+  if (checked.signal?.aborted) {
+    udp.close();
+    throw abortReason(checked.signal);
+  }
   const socket = new UdpSocket(udp, checked.config.maxSendUdpPayloadSize, true, options.gso ?? true);
   const wire = (conn: Connection, driver: ConnectionDriver): void => {
     driver.onFinished(() => socket.close());
@@ -84,4 +136,57 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
     socket.close(); // idempotent: a connection that existed closed it already
     throw err;
   }
+}
+
+/**
+ * Runs `attempt` on each address, the next one starting when the previous
+ * failed or after `delay` ms; resolves with the first connection, abandons
+ * the rest. Rejects with every attempt's error when none connected.
+ */
+function firstToConnect(
+  addresses: readonly string[],
+  delay: number,
+  attempt: (address: string, abort: AbortSignal) => Promise<Connection>,
+): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const aborts: AbortController[] = [];
+    const errors: unknown[] = [];
+    let next = 0;
+    let running = 0;
+    let settled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const start = (): void => {
+      clearTimeout(timer);
+      if (settled || next >= addresses.length) return;
+      const abort = new AbortController();
+      aborts.push(abort);
+      const address = addresses[next++]!;
+      running++;
+      attempt(address, abort.signal).then(
+        (conn) => {
+          running--;
+          if (settled) {
+            conn.destroy();
+            return;
+          }
+          settled = true;
+          clearTimeout(timer);
+          for (const other of aborts) if (other !== abort) other.abort();
+          resolve(conn);
+        },
+        (err: unknown) => {
+          running--;
+          if (settled) return;
+          errors.push(err);
+          if (next < addresses.length) start();
+          else if (running === 0) {
+            settled = true;
+            reject(errors);
+          }
+        },
+      );
+      if (next < addresses.length) timer = setTimeout(start, delay);
+    };
+    start();
+  });
 }

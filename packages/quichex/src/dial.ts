@@ -128,6 +128,40 @@ export function checkDialOptions(options: DialOptions): CheckedDial {
   return { host, port, config, serverName, handshakeTimeout, logs, signal, keepAliveMs };
 }
 
+/**
+ * Every address of `host`, IPv6 and IPv4 alternating from the resolver's
+ * first answer (IP literals as they are).
+ */
+export async function resolveAll(
+  host: string,
+  lookupAll?: (hostname: string) => Promise<readonly { address: string; family: number }[]>,
+): Promise<string[]> {
+  if (isIP(host)) return [host];
+  let answers: readonly { address: string; family: number }[];
+  try {
+    answers = lookupAll ? await lookupAll(host) : await lookup(host, { all: true, verbatim: true });
+  } catch (err) {
+    throw new QuicError(
+      'ERR_QUIC_UNREACHABLE',
+      `cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const addresses = [...new Set(answers.map((a) => a.address))].filter((a) => isIP(a) !== 0);
+  if (addresses.length === 0) throw new QuicError('ERR_QUIC_UNREACHABLE', `${host} has no address`);
+  const first = isIP(addresses[0]!);
+  const same = addresses.filter((a) => isIP(a) === first);
+  const other = addresses.filter((a) => isIP(a) !== first);
+  const out: string[] = [];
+  for (let i = 0; i < Math.max(same.length, other.length); i++) {
+    if (i < same.length) out.push(same[i]!);
+    if (i < other.length) out.push(other[i]!);
+  }
+  return out;
+}
+
 /** Resolves a host name to one address (IP literals as they are). */
 export async function resolveHost(host: string, family: 0 | 4 | 6 = 0): Promise<string> {
   if (isIP(host)) return host;
