@@ -89,8 +89,6 @@ const REASON_MAX = 1024;
 
 /** Engine access for the modules that create connections; not part of the public API. */
 export const internals = {} as {
-  /** The driver behind a connection. */
-  driver(conn: Connection): ConnectionDriver;
   /** Waits for the handshake; rejects with the close error if it fails first. */
   waitEstablished(conn: Connection, signal?: AbortSignal): Promise<void>;
 };
@@ -128,11 +126,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly closed: Promise<CloseInfo>;
 
   static {
-    internals.driver = (conn) => conn.#driver;
     internals.waitEstablished = async (conn, signal) => {
       const core = conn.#driver.core;
       while (!core.established) {
-        if (core.isClosed) throw conn.#driver.core.closedError();
+        if (core.isClosed) throw core.closedError();
         await conn.#established.wait(signal);
       }
     };
