@@ -5,8 +5,9 @@
  * @module
  */
 import { EventEmitter } from 'node:events';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { abortReason, QuicError } from './errors.js';
+import { toDuplex } from './stream-duplex.js';
 import { checkErrorCode, checkInt, checkSignal, toBytes } from './validate.js';
 import { Signal } from './waiters.js';
 
@@ -261,34 +262,7 @@ export class Stream extends EventEmitter<StreamEvents> {
    * Use either the Duplex or the Stream's own read/write methods, not both.
    */
   toNodeStream(): Duplex {
-    const self = this;
-    let reading = false;
-    return new Duplex({
-      read() {
-        if (reading) return;
-        reading = true;
-        self.read().then(
-          (chunk) => {
-            reading = false;
-            this.push(chunk === null ? null : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          },
-          (err) => this.destroy(err),
-        );
-      },
-      write(chunk: Buffer, _enc, cb) {
-        self.write(chunk).then(() => cb(), cb);
-      },
-      final(cb) {
-        self.end().then(() => cb(), cb);
-      },
-      destroy(err, cb) {
-        if (err) {
-          if (self.writable) self.reset(0n);
-          if (self.readable) self.stopSending(0n);
-        }
-        cb(err);
-      },
-    });
+    return toDuplex(this);
   }
 
   // -- engine side ----------------------------------------------------------
