@@ -18,7 +18,6 @@ import type {
 import { type CloseInfo, describeClose } from './core/close-info.js';
 import {
   type ConnectionStats,
-  type NegotiatedInfo,
   type PathStats,
   readLost,
   readNegotiated,
