@@ -14,6 +14,14 @@ import { openClientSocket, UdpSocket } from './driver/udp-socket.js';
 import { abortReason, QuicError } from './errors.js';
 import { checkInt, checkPort, describe } from './validate.js';
 
+/** One answer of a {@link ConnectOptions.lookup} function (the shape `dns.lookup` gives). */
+export interface LookupAddress {
+  /** An IPv4 or IPv6 address. */
+  address: string;
+  /** 4 or 6. */
+  family: number;
+}
+
 /** Options of {@link connect}. */
 export interface ConnectOptions extends DialOptions {
   /** Local address to bind (default: any, of the server address's family). */
@@ -29,7 +37,7 @@ export interface ConnectOptions extends DialOptions {
    */
   attemptDelay?: number;
   /** Resolves `host` to its addresses (default: `dns.lookup` with `all: true`). */
-  lookup?: (hostname: string) => Promise<readonly { address: string; family: number }[]>;
+  lookup?: (hostname: string) => Promise<readonly LookupAddress[]>;
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);

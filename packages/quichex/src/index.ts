@@ -28,7 +28,7 @@ export {
   type DgramSettings,
   type Pem,
 } from './config.js';
-export { type ConnectOptions, connect } from './connect.js';
+export { type ConnectOptions, connect, type LookupAddress } from './connect.js';
 export {
   type CloseInfo,
   type CloseOptions,
@@ -41,7 +41,18 @@ export {
   type PathStats,
   type PeerTransportParams,
 } from './connection.js';
-export { ConnCore, type CoreEvent, type CoreOptions, type Sockaddr } from './core/conn-core.js';
+export {
+  type ClosedEvent,
+  ConnCore,
+  type CoreEvent,
+  type CoreOptions,
+  type DatagramEvent,
+  type EstablishedEvent,
+  type PathChangeEvent,
+  type SessionEvent,
+  type Sockaddr,
+  type StreamEvent,
+} from './core/conn-core.js';
 export type { StreamChunk, StreamIO } from './core/stream-io.js';
 export { channels, enableQuicheDebugLog } from './diagnostics.js';
 export type { DialOptions } from './dial.js';

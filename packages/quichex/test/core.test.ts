@@ -113,8 +113,8 @@ class CorePair {
   }
 
   /** The events of one type that `side` reported. */
-  events<T extends CoreEvent['type']>(side: Side, type: T): Extract<CoreEvent, { type: T }>[] {
-    return this.log[side].filter((e): e is Extract<CoreEvent, { type: T }> => e.type === type);
+  events<T extends CoreEvent['type']>(side: Side, type: T): (CoreEvent & { type: T })[] {
+    return this.log[side].filter((e): e is CoreEvent & { type: T } => e.type === type);
   }
 
   /**

@@ -29,19 +29,66 @@ const { QuicheError: E } = q;
 const UINT64_MAX = (1n << 64n) - 1n;
 const L = q.SendInfoLayout;
 
+/** The handshake completed. */
+export interface EstablishedEvent {
+  /** The event's kind. */
+  readonly type: 'established';
+}
+
+/** A stream has data, a FIN or a reset to read (`readable`), or room to write again (`writable`). */
+export interface StreamEvent {
+  /** The event's kind. */
+  readonly type: 'readable' | 'writable';
+  /** The stream's id. */
+  readonly streamId: number;
+}
+
+/** A datagram arrived. */
+export interface DatagramEvent {
+  /** The event's kind. */
+  readonly type: 'datagram';
+  /** Its payload (a copy the receiver owns). */
+  readonly data: Uint8Array;
+}
+
+/** A path changed (see {@link PathEvent}). */
+export interface PathChangeEvent {
+  /** The event's kind. */
+  readonly type: 'path';
+  /** What happened to which path. */
+  readonly event: PathEvent;
+}
+
+/** (Client) A new session ticket arrived. */
+export interface SessionEvent {
+  /** The event's kind. */
+  readonly type: 'session';
+  /** The session to resume with later. */
+  readonly ticket: Uint8Array;
+}
+
+/** The connection is closed and the native connection freed. */
+export interface ClosedEvent {
+  /** The event's kind. */
+  readonly type: 'closed';
+  /** How it ended. */
+  readonly info: CloseInfo;
+}
+
 /** What {@link ConnCore.poll} reports. */
 export type CoreEvent =
-  | { readonly type: 'established' }
-  | { readonly type: 'readable'; readonly streamId: number }
-  | { readonly type: 'writable'; readonly streamId: number }
-  | { readonly type: 'datagram'; readonly data: Uint8Array }
-  | { readonly type: 'path'; readonly event: PathEvent }
-  | { readonly type: 'session'; readonly ticket: Uint8Array }
-  | { readonly type: 'closed'; readonly info: CloseInfo };
+  | EstablishedEvent
+  | StreamEvent
+  | DatagramEvent
+  | PathChangeEvent
+  | SessionEvent
+  | ClosedEvent;
 
 /** An encoded `struct sockaddr` and its length. */
 export interface Sockaddr {
+  /** The bytes of the `sockaddr_in` or `sockaddr_in6`. */
   readonly buf: Uint8Array;
+  /** How many of them are the address (16 or 28). */
   readonly len: number;
 }
 
@@ -72,9 +119,22 @@ enum Phase {
   Done,
 }
 
-/** One QUIC connection, sans I/O. */
+/**
+ * One QUIC connection, sans I/O.
+ *
+ * @example
+ * ```ts
+ * // Two cores, wired by hand: whatever one sends, the other receives.
+ * for (let n = client.send(buf, buf.length); n > 0; n = client.send(buf, buf.length)) {
+ *   server.recv(buf.subarray(0, n), serverRecvInfo);
+ * }
+ * for (let ev = server.poll(); ev !== null; ev = server.poll()) console.log(ev.type);
+ * ```
+ */
 export class ConnCore {
+  /** Whether this side accepted the connection. */
   readonly isServer: boolean;
+  /** Whether our config enabled datagrams. */
   readonly dgramEnabled: boolean;
   /**
    * Whether {@link ConnCore.poll} reports streams that became readable or
@@ -232,7 +292,7 @@ export class ConnCore {
             break;
           }
           const id = Number(q.quiche_conn_stream_readable_next(conn));
-          if (id >= 0) return { type: 'readable', streamId: id };
+          if (id >= 0) return { type: 'readable', streamId: id } satisfies StreamEvent;
           this.#phase = Phase.Writable;
           break;
         }
