@@ -19,7 +19,8 @@
 #   QUICHEX_RELEASE_JSON=file scripts/release-check.sh   # also write each check's result (CI counts them)
 #   QUICHEX_KEEP=1 scripts/release-check.sh              # keep the temporary directory to look around
 #
-# Needs: a built libquiche (scripts/build-libquiche.sh), node, npm, curl.
+# Needs: a built libquiche (scripts/build-libquiche.sh), node, npm, and cargo
+# the first time (scripts/third-party-licenses.sh installs cargo-about).
 # Exit status: 0 when every check passed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -91,6 +92,7 @@ npx turbo run build --output-logs=errors-only >"$work/logs/build.log" 2>&1 || {
   exit 1
 }
 mkdir -p "$work/tarballs"
+say "packing ${public[*]} at $version (a first run also installs cargo-about: minutes)"
 # npm pack runs the platform package's prepack, which writes its THIRD-PARTY-LICENSES.txt.
 if ! npm pack --json --pack-destination "$work/tarballs" "${public[@]/#/-w=}" >"$work/pack.json" 2>"$work/logs/pack.log"; then
   record "pack" fail "$(tail -n 5 "$work/logs/pack.log" | tr '\n' ' ')"
@@ -167,18 +169,23 @@ log: { type: stdout, format: pretty, level: warn }
 EOF
 "$verdaccio" --config "$work/registry/config.yaml" --listen "127.0.0.1:$port" >"$work/logs/verdaccio.log" 2>&1 &
 registry_pid=$!
+# http METHOD URL [JSON]: prints the response body; fails on a non-2xx status.
+http() {
+  node -e 'fetch(process.argv[2], { method: process.argv[1], headers: { "content-type": "application/json" }, body: process.argv[3] })
+    .then(async (r) => { process.stdout.write(await r.text()); process.exitCode = r.ok ? 0 : 1; }, () => { process.exitCode = 1; })' "$@"
+}
 for _ in $(seq 1 100); do
-  curl -sf "${registry}-/ping" >/dev/null 2>&1 && break
+  http GET "${registry}-/ping" >/dev/null 2>&1 && break
   kill -0 "$registry_pid" 2>/dev/null || break
   sleep 0.2
 done
-if ! curl -sf "${registry}-/ping" >/dev/null 2>&1; then
+if ! http GET "${registry}-/ping" >/dev/null 2>&1; then
   record "local registry" fail "verdaccio did not start: $(tail -n 5 "$work/logs/verdaccio.log" | tr '\n' ' ')"
   exit 1
 fi
-token=$(curl -sf -X PUT -H 'content-type: application/json' \
-  -d '{"name":"quichex-release-check","password":"release-check"}' \
-  "${registry}-/user/org.couchdb.user:quichex-release-check" | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).token))')
+token=$(http PUT "${registry}-/user/org.couchdb.user:quichex-release-check" \
+  '{"name":"quichex-release-check","password":"release-check"}' |
+  node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>console.log(JSON.parse(s).token))')
 # Every npm command below sees only this configuration: the local registry and its token.
 cat >"$work/npmrc" <<EOF
 registry=$registry
