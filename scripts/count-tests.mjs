@@ -5,7 +5,7 @@
  * Plain Node, no dependencies: it must work even when `npm ci` did not.
  *
  *   node scripts/count-tests.mjs [--vitest FILE --vitest-exit CODE] [--interop FILE --interop-exit CODE]
- *                                [--release FILE --release-exit CODE]
+ *                                [--release FILE --release-exit CODE] [--coverage FILE]
  *
  * A step's `--*-exit` is its exit code; leave it out when the step never ran
  * (an earlier step failed), and nothing is counted for it.
@@ -16,7 +16,9 @@
  *   says. A test file that failed outside any test (an import error, a failing
  *   beforeAll/afterAll) counts as one failed test. A run that fails only on
  *   its coverage thresholds has no failed test in the report: it counts as one
- *   failed test through the rule for failed steps below.
+ *   failed test through the rule for failed steps below. `--coverage` names
+ *   vitest's coverage summary (coverage-summary.json), printed as a detail
+ *   line when the vitest step ran.
  * - interop (`npm run interop`, the CI subset): the cells of interop-results.json
  *   that gate the runner's exit code, i.e. quichex <-> quichex. A pass is passed,
  *   a FAIL is failed. A FAIL* (a known issue, KNOWN_ISSUES in test/interop/matrix.ts)
@@ -48,6 +50,7 @@ const { values: argv } = parseArgs({
     'interop-exit': { type: 'string' },
     release: { type: 'string' },
     'release-exit': { type: 'string' },
+    coverage: { type: 'string' },
   },
 });
 
@@ -129,6 +132,21 @@ countStep('vitest', argv.vitest, argv['vitest-exit'], (r) => {
   );
   return found;
 });
+
+// Coverage is not a test: its thresholds fail the vitest step (above); this
+// line only shows the figures.
+if (exitCode(argv['vitest-exit']) !== null && argv.coverage) {
+  const summary = readReport(argv.coverage);
+  if (typeof summary === 'string') say(`coverage: ${summary}`);
+  else {
+    const t = summary.total ?? {};
+    const pct = (k) => (typeof t[k]?.pct === 'number' ? `${t[k].pct} %` : 'n/a');
+    say(
+      `coverage of @quichex/ffi and quichex: lines ${pct('lines')}, statements ${pct('statements')},` +
+        ` functions ${pct('functions')}, branches ${pct('branches')}`,
+    );
+  }
+}
 
 countStep('interop', argv.interop, argv['interop-exit'], (r) => {
   if (!Array.isArray(r.results)) throw new Error('no results');
