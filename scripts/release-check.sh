@@ -281,45 +281,10 @@ licences_shipped() {
 }
 check "licences shipped" licences_shipped
 
-cat >"$app/echo.mjs" <<'EOF'
-// ESM: a server and a client in one process, three streams echoed concurrently.
-import { generateLocalCertificate } from '@quichex/cli';
-import { Config, connect, listen, quicheVersion } from 'quichex';
-
-setTimeout(() => {
-  console.log('timed out');
-  process.exit(1);
-}, 30_000).unref();
-
-const { cert, key } = await generateLocalCertificate();
-const server = await listen({ host: '127.0.0.1', port: 0, config: new Config({ alpn: ['echo'], cert, key }) });
-server.on('connection', (conn) => {
-  conn.on('stream', async (stream) => {
-    for await (const chunk of stream) await stream.write(chunk);
-    await stream.end();
-  });
-});
-const conn = await connect({ host: 'localhost', port: server.address().port, config: new Config({ alpn: ['echo'], ca: cert }) });
-const messages = ['hello', 'from', 'ESM'];
-const replies = await Promise.all(
-  messages.map(async (m) => {
-    const stream = await conn.openStream();
-    await stream.end(m);
-    return (await stream.readAll()).toString();
-  }),
-);
-await conn.close();
-await server.close();
-if (replies.join(' ') !== messages.join(' ')) throw new Error(`echo mismatch: ${replies.join(' ')}`);
-console.log(`ESM echo: "${replies.join(' ')}" over quiche ${quicheVersion()}`);
-EOF
-check "ESM client/server echo" as_user node echo.mjs
-
-cat >"$app/echo.cjs" <<'EOF'
-// CommonJS: the same echo through require() (Node >= 20.19 loads the ES modules).
-const { generateLocalCertificate } = require('@quichex/cli');
-const { Config, connect, listen, quicheVersion } = require('quichex');
-
+# The same client/server echo from ESM (import) and from CommonJS (require:
+# Node >= 20.19 loads the ES modules); three streams echoed concurrently.
+echo_program() {
+  cat <<'EOF'
 setTimeout(() => {
   console.log('timed out');
   process.exit(1);
@@ -335,7 +300,7 @@ async function main() {
     });
   });
   const conn = await connect({ host: 'localhost', port: server.address().port, config: new Config({ alpn: ['echo'], ca: cert }) });
-  const messages = ['hello', 'from', 'CommonJS'];
+  const messages = ['hello', 'from', MODULES];
   const replies = await Promise.all(
     messages.map(async (m) => {
       const stream = await conn.openStream();
@@ -346,13 +311,27 @@ async function main() {
   await conn.close();
   await server.close();
   if (replies.join(' ') !== messages.join(' ')) throw new Error(`echo mismatch: ${replies.join(' ')}`);
-  console.log(`CommonJS echo: "${replies.join(' ')}" over quiche ${quicheVersion()}`);
+  console.log(`${MODULES} echo: "${replies.join(' ')}" over quiche ${quicheVersion()}`);
 }
 main().catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
 EOF
+}
+{
+  echo "import { generateLocalCertificate } from '@quichex/cli';"
+  echo "import { Config, connect, listen, quicheVersion } from 'quichex';"
+  echo "const MODULES = 'ESM';"
+  echo_program
+} >"$app/echo.mjs"
+{
+  echo "const { generateLocalCertificate } = require('@quichex/cli');"
+  echo "const { Config, connect, listen, quicheVersion } = require('quichex');"
+  echo "const MODULES = 'CommonJS';"
+  echo_program
+} >"$app/echo.cjs"
+check "ESM client/server echo" as_user node echo.mjs
 check "CommonJS client/server echo" as_user node echo.cjs
 
 cli_help() {
