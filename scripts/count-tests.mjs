@@ -1,19 +1,24 @@
 #!/usr/bin/env node
 /**
- * Prints the CI run's test count as its last line, `N passed, N failed`, and
- * exits 1 when N failed > 0. Plain Node, no dependencies: it must work even
- * when `npm ci` did not.
+ * Prints the CI run's test count as its last line, `N passed, N failed` (with
+ * `, N skipped` when any test was skipped), and exits 1 when N failed > 0.
+ * Plain Node, no dependencies: it must work even when `npm ci` did not.
  *
  *   node scripts/count-tests.mjs [--vitest FILE --vitest-exit CODE] [--interop FILE --interop-exit CODE]
+ *                                [--release FILE --release-exit CODE] [--coverage FILE]
  *
  * A step's `--*-exit` is its exit code; leave it out when the step never ran
  * (an earlier step failed), and nothing is counted for it.
  *
  * What counts:
  * - vitest (`npm test`): every test in its JSON report (QUICHEX_TEST_JSON, see
- *   vitest.config.ts): passed and failed as vitest says; skipped and todo tests
- *   are neither. A test file that failed outside any test (an import error, a
- *   failing beforeAll/afterAll) counts as one failed test.
+ *   vitest.config.ts): passed, failed and skipped (skipped or todo) as vitest
+ *   says. A test file that failed outside any test (an import error, a failing
+ *   beforeAll/afterAll) counts as one failed test. A run that fails only on
+ *   its coverage thresholds has no failed test in the report: it counts as one
+ *   failed test through the rule for failed steps below. `--coverage` names
+ *   vitest's coverage summary (coverage-summary.json), printed as a detail
+ *   line when the vitest step ran.
  * - interop (`npm run interop`, the CI subset): the cells of interop-results.json
  *   that gate the runner's exit code, i.e. quichex <-> quichex. A pass is passed,
  *   a FAIL is failed. A FAIL* (a known issue, KNOWN_ISSUES in test/interop/matrix.ts)
@@ -21,6 +26,9 @@
  *   Cells against other peers are a compatibility table, not a gate: the runner
  *   exits 0 whatever they show, so they are summarised but not counted (counting
  *   their passes but not their failures would inflate the count).
+ * - release check (`scripts/release-check.sh`, publish-and-install through a
+ *   local registry): each check in its JSON report (QUICHEX_RELEASE_JSON) is
+ *   one test, passed or failed.
  * - A test step that exited non-zero without any failure in its report (it
  *   crashed, an unhandled error, no report written) counts as one failed test,
  *   so the line never reads `0 failed` for a failed test step. Likewise a step
@@ -40,12 +48,16 @@ const { values: argv } = parseArgs({
     'vitest-exit': { type: 'string' },
     interop: { type: 'string' },
     'interop-exit': { type: 'string' },
+    release: { type: 'string' },
+    'release-exit': { type: 'string' },
+    coverage: { type: 'string' },
   },
 });
 
 const MAX_LISTED = 20;
 let passed = 0;
 let failed = 0;
+let skipped = 0;
 const failures = [];
 
 const say = (line) => process.stdout.write(`count: ${line}\n`);
@@ -102,6 +114,7 @@ countStep('vitest', argv.vitest, argv['vitest-exit'], (r) => {
   }
   passed += r.numPassedTests;
   failed += r.numFailedTests;
+  skipped += r.numPendingTests + r.numTodoTests;
   let found = r.numFailedTests;
   for (const file of r.testResults) {
     const bad = file.assertionResults.filter((t) => t.status === 'failed');
@@ -119,6 +132,21 @@ countStep('vitest', argv.vitest, argv['vitest-exit'], (r) => {
   );
   return found;
 });
+
+// Coverage is not a test: its thresholds fail the vitest step (above); this
+// line only shows the figures.
+if (exitCode(argv['vitest-exit']) !== null && argv.coverage) {
+  const summary = readReport(argv.coverage);
+  if (typeof summary === 'string') say(`coverage: ${summary}`);
+  else {
+    const t = summary.total ?? {};
+    const pct = (k) => (typeof t[k]?.pct === 'number' ? `${t[k].pct} %` : 'n/a');
+    say(
+      `coverage of @quichex/ffi and quichex: lines ${pct('lines')}, statements ${pct('statements')},` +
+        ` functions ${pct('functions')}, branches ${pct('branches')}`,
+    );
+  }
+}
 
 countStep('interop', argv.interop, argv['interop-exit'], (r) => {
   if (!Array.isArray(r.results)) throw new Error('no results');
@@ -152,10 +180,27 @@ countStep('interop', argv.interop, argv['interop-exit'], (r) => {
   return self.fail;
 });
 
+countStep('release check', argv.release, argv['release-exit'], (r) => {
+  if (!Array.isArray(r.checks)) throw new Error('no checks');
+  let pass = 0;
+  let fail = 0;
+  for (const c of r.checks) {
+    if (c.status === 'pass') pass += 1;
+    else {
+      fail += 1;
+      failures.push(`release check: ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+    }
+  }
+  passed += pass;
+  failed += fail;
+  say(`release check (publish to a local registry, install without Rust): pass ${pass}  fail ${fail}`);
+  return fail;
+});
+
 if (failures.length) {
   say('failed:');
   for (const f of failures.slice(0, MAX_LISTED)) process.stdout.write(`  ${f}\n`);
   if (failures.length > MAX_LISTED) process.stdout.write(`  … ${failures.length - MAX_LISTED} more\n`);
 }
-process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.stdout.write(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
 process.exitCode = failed > 0 ? 1 : 0;

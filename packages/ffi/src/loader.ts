@@ -1,18 +1,21 @@
 /**
  * Finding and loading libquiche.
  *
- * Candidates are tried in a fixed order and the first that loads and reports
- * the pinned quiche version wins:
+ * Candidates are tried in a fixed order and the first that loads, reports
+ * the pinned quiche version and has quichex's `quichex_*` glue functions wins
+ * (so only a libquiche built from quichex's recipe, vendor/quiche, will do):
  *
  * 1. `QUICHE_LIB`: an explicit path to a libquiche shared library;
  * 2. the prebuilt platform package (`@quichex/libquiche-<platform>`), the
- *    normal case for users: no Rust toolchain needed;
+ *    normal case for users: no Rust toolchain needed; it exists for the
+ *    platforms in {@link SUPPORTED_PLATFORMS} only;
  * 3. the in-repo build output (`vendor/quiche/target/release`), for
  *    maintainers who ran `npm run build:libquiche`;
  * 4. the system library (`libquiche.so` on the dynamic loader's path).
  *
  * When none works, one {@link QuicheLoadError} lists every place tried and
- * why it failed.
+ * why it failed, names the platform detected and says how to get a libquiche
+ * for it.
  *
  * @module
  */
@@ -36,25 +39,52 @@ export interface LoadAttempt {
 }
 
 /**
- * Thrown when no usable libquiche was found. `attempts` lists each place tried.
+ * Thrown when no usable libquiche was found. `attempts` lists each place tried;
+ * the message ends with what to do about it on the platform detected.
  */
 export class QuicheLoadError extends Error {
   /** Stable code for this failure. */
   readonly code = 'ERR_QUICHE_LOAD';
   /** Every candidate tried, in order. */
   readonly attempts: readonly LoadAttempt[];
+  /** The platform the loader detected (which prebuilt package it looked for). */
+  readonly platform: PlatformInfo;
 
-  constructor(attempts: readonly LoadAttempt[]) {
+  constructor(attempts: readonly LoadAttempt[], platform: PlatformInfo = detectPlatform()) {
     const lines = attempts.map((a) => `  - ${a.source}: ${a.path}: ${a.reason}`);
     super(
-      `could not load libquiche ${QUICHE_PINNED_VERSION}. Tried:\n${lines.join('\n')}\n` +
-        'Fix: install the prebuilt package for your platform (npm install @quichex/libquiche-' +
-        `${platformTag()}), or set QUICHE_LIB to the path of a libquiche ${QUICHE_PINNED_VERSION} ` +
-        'built with the "ffi" feature, or build it from this repository with `npm run build:libquiche`.',
+      `could not load libquiche ${QUICHE_PINNED_VERSION}. Tried:\n${lines.join('\n')}\n${loadErrorFix(platform)}`,
     );
     this.name = 'QuicheLoadError';
     this.attempts = attempts;
+    this.platform = platform;
   }
+}
+
+/** How to build a libquiche that quichex can load: our recipe, never a stock libquiche. */
+const BUILD_FROM_SOURCE =
+  "build libquiche from quichex's recipe (vendor/quiche in the quichex repository: " +
+  '`npm run build:libquiche` on Linux, or `cargo build --release --manifest-path vendor/quiche/Cargo.toml`; ' +
+  'it needs Rust, cmake, a C/C++ compiler and libclang) and set QUICHE_LIB to the library it builds. ' +
+  `A libquiche from elsewhere will not load: quichex needs quiche ${QUICHE_PINNED_VERSION} with the ` +
+  "quichex_* functions that its recipe adds to quiche's C API.";
+
+/** The closing "Fix:" paragraph of a {@link QuicheLoadError} on `platform`. */
+function loadErrorFix(platform: PlatformInfo): string {
+  const tag = platformTag(platform);
+  if (!SUPPORTED_PLATFORMS.includes(tag)) {
+    return (
+      `Platform: ${describePlatform(platform)} (${tag}), which has no prebuilt libquiche; ` +
+      `prebuilt packages exist for ${SUPPORTED_PLATFORMS.join(', ')}.\n` +
+      `Fix: ${BUILD_FROM_SOURCE}`
+    );
+  }
+  return (
+    `Platform: ${describePlatform(platform)} (${tag}).\n` +
+    `Fix: install the prebuilt package (npm install @quichex/libquiche-${tag}; it is an optional ` +
+    'dependency of @quichex/ffi, so an install with --omit=optional skips it), or ' +
+    BUILD_FROM_SOURCE
+  );
 }
 
 /** The loaded library, with the path it came from. */
@@ -69,62 +99,123 @@ export interface LoadedLibrary {
   readonly version: string;
 }
 
-/** `linux-x64-gnu` style tag naming the prebuilt package for this machine. */
-export function platformTag(): string {
-  const libc = process.platform === 'linux' ? '-gnu' : '';
-  return `${process.platform}-${process.arch}${libc}`;
+/** The machine as the loader sees it: what picks the prebuilt package. */
+export interface PlatformInfo {
+  /** `process.platform`: `linux`, `darwin`, `win32`, … */
+  readonly os: string;
+  /** `process.arch`: `x64`, `arm64`, … */
+  readonly arch: string;
+  /** The C library on Linux (`glibc` or `musl`); `null` elsewhere. */
+  readonly libc: 'glibc' | 'musl' | null;
 }
 
-function libraryFileName(): string {
-  if (process.platform === 'darwin') return 'libquiche.dylib';
-  if (process.platform === 'win32') return 'quiche.dll';
+/**
+ * The platforms with a prebuilt libquiche package
+ * (`@quichex/libquiche-<tag>`), as {@link platformTag} tags. Elsewhere
+ * libquiche must be built from quichex's recipe and named by `QUICHE_LIB`.
+ */
+export const SUPPORTED_PLATFORMS: readonly string[] = ['linux-x64-gnu'];
+
+/**
+ * @internal
+ * The C library of a Linux process, from its diagnostic report: glibc reports
+ * the version it runs on (`header.glibcVersionRuntime`), musl reports none.
+ */
+export function libcFromReport(report: unknown): 'glibc' | 'musl' {
+  const header = (report as { header?: { glibcVersionRuntime?: unknown } } | null)?.header;
+  return typeof header?.glibcVersionRuntime === 'string' ? 'glibc' : 'musl';
+}
+
+/** This process's platform. */
+export function detectPlatform(): PlatformInfo {
+  const libc = process.platform === 'linux' ? libcFromReport(process.report.getReport()) : null;
+  return { os: process.platform, arch: process.arch, libc };
+}
+
+/**
+ * The tag naming the prebuilt package for a platform (this machine's by
+ * default): `linux-x64-gnu`, `linux-arm64-musl`, `darwin-arm64`, `win32-x64-msvc`.
+ */
+export function platformTag(platform: PlatformInfo = detectPlatform()): string {
+  let suffix = '';
+  if (platform.os === 'linux') suffix = platform.libc === 'musl' ? '-musl' : '-gnu';
+  else if (platform.os === 'win32') suffix = '-msvc';
+  return `${platform.os}-${platform.arch}${suffix}`;
+}
+
+/** "linux x64 glibc", "darwin arm64" */
+function describePlatform(platform: PlatformInfo): string {
+  return [platform.os, platform.arch, platform.libc].filter(Boolean).join(' ');
+}
+
+function libraryFileName(platform: PlatformInfo): string {
+  if (platform.os === 'darwin') return 'libquiche.dylib';
+  if (platform.os === 'win32') return 'quiche.dll';
   return 'libquiche.so';
 }
 
-function candidates(): Array<{ source: LoadAttempt['source']; path: string; missing?: string }> {
-  const out: Array<{ source: LoadAttempt['source']; path: string; missing?: string }> = [];
+type Candidate = { source: LoadAttempt['source']; path: string; missing?: string };
+
+function candidates(platform: PlatformInfo): Candidate[] {
+  const out: Candidate[] = [];
+  const fileName = libraryFileName(platform);
   const explicit = process.env.QUICHE_LIB;
   if (explicit) out.push({ source: 'QUICHE_LIB', path: explicit });
 
-  const pkg = `@quichex/libquiche-${platformTag()}`;
-  try {
-    const require = createRequire(import.meta.url);
-    const manifest = require.resolve(`${pkg}/package.json`);
-    out.push({ source: 'prebuilt', path: path.join(path.dirname(manifest), libraryFileName()) });
-  } catch {
-    out.push({ source: 'prebuilt', path: pkg, missing: 'package not installed' });
+  const tag = platformTag(platform);
+  const pkg = `@quichex/libquiche-${tag}`;
+  if (!SUPPORTED_PLATFORMS.includes(tag)) {
+    out.push({ source: 'prebuilt', path: pkg, missing: `no such package: nothing is prebuilt for ${tag}` });
+  } else {
+    try {
+      const require = createRequire(import.meta.url);
+      const manifest = require.resolve(`${pkg}/package.json`);
+      out.push({ source: 'prebuilt', path: path.join(path.dirname(manifest), fileName) });
+    } catch {
+      out.push({ source: 'prebuilt', path: pkg, missing: 'package not installed' });
+    }
   }
 
   // This file sits at packages/ffi/{src,dist}/, three levels below the repo root.
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const inRepo = path.resolve(here, '../../../vendor/quiche/target/release', libraryFileName());
+  const inRepo = path.resolve(here, '../../../vendor/quiche/target/release', fileName);
   out.push({ source: 'in-repo', path: inRepo });
 
-  out.push({ source: 'system', path: libraryFileName() });
+  out.push({ source: 'system', path: fileName });
   return out;
 }
 
 /**
- * Loads libquiche from the first candidate that works and checks its version.
+ * One function of quichex's glue (vendor/quiche/src/lib.rs): present in every
+ * libquiche built from quichex's recipe, absent from any other libquiche.
+ */
+const GLUE_PROBE = 'uint32_t quichex_conn_early_data_reason(const void *conn)';
+
+/**
+ * Loads libquiche from the first candidate that works: quiche's C API at the
+ * pinned version, plus quichex's glue functions.
  *
- * @throws {QuicheLoadError} when no candidate loads or reports {@link QUICHE_PINNED_VERSION}.
+ * @throws {QuicheLoadError} when no candidate loads, reports {@link QUICHE_PINNED_VERSION}
+ * and has the glue.
  */
 export function loadLibrary(): LoadedLibrary {
+  const platform = detectPlatform();
   const attempts: LoadAttempt[] = [];
-  for (const c of candidates()) {
+  for (const c of candidates(platform)) {
+    const reject = (reason: string) => attempts.push({ source: c.source, path: c.path, reason });
     if (c.missing) {
-      attempts.push({ source: c.source, path: c.path, reason: c.missing });
+      reject(c.missing);
       continue;
     }
     if (c.source !== 'system' && !existsSync(c.path)) {
-      attempts.push({ source: c.source, path: c.path, reason: 'file does not exist' });
+      reject('file does not exist');
       continue;
     }
     let lib: LibraryHandle;
     try {
       lib = koffi.load(c.path);
     } catch (err) {
-      attempts.push({ source: c.source, path: c.path, reason: (err as Error).message });
+      reject((err as Error).message);
       continue;
     }
     let version: string;
@@ -132,23 +223,22 @@ export function loadLibrary(): LoadedLibrary {
       version = lib.func('const char *quiche_version(void)')() as string;
     } catch (err) {
       lib.unload();
-      attempts.push({
-        source: c.source,
-        path: c.path,
-        reason: `not a libquiche with the C API (${(err as Error).message})`,
-      });
+      reject(`not a libquiche with the C API (${(err as Error).message})`);
       continue;
     }
     if (version !== QUICHE_PINNED_VERSION) {
       lib.unload();
-      attempts.push({
-        source: c.source,
-        path: c.path,
-        reason: `quiche_version() is ${version}, these bindings need ${QUICHE_PINNED_VERSION}`,
-      });
+      reject(`quiche_version() is ${version}, these bindings need ${QUICHE_PINNED_VERSION}`);
+      continue;
+    }
+    try {
+      lib.func(GLUE_PROBE);
+    } catch {
+      lib.unload();
+      reject(`quiche ${version}, but not built from quichex's recipe (no quichex_* glue functions)`);
       continue;
     }
     return { lib, path: c.path, source: c.source, version };
   }
-  throw new QuicheLoadError(attempts);
+  throw new QuicheLoadError(attempts, platform);
 }
