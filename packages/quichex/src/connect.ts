@@ -114,7 +114,7 @@ async function connectTo(
   }
   const socket = new UdpSocket(udp, checked.config.maxSendUdpPayloadSize, true, options.gso ?? true);
   const wire = (conn: Connection, driver: ConnectionDriver): void => {
-    driver.onFinished(() => socket.close());
+    driver.onReleased(() => socket.close());
     udp.on('message', (msg, rinfo) => driver.receive(msg, rinfo.address, rinfo.port, socket));
     const onSocketError = (err: NodeJS.ErrnoException): void => {
       // On a connected socket, ICMP "port unreachable" arrives as ECONNREFUSED.

@@ -129,7 +129,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     internals.waitEstablished = async (conn, signal) => {
       const core = conn.#driver.core;
       while (!core.established) {
-        if (core.isClosed) throw core.closedError();
+        if (conn.#driver.finished) throw conn.#driver.closeError;
         await conn.#established.wait(signal);
       }
     };
@@ -186,12 +186,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Whether the connection is closed (native state freed). */
   get isClosed(): boolean {
-    return this.#driver.core.isClosed;
+    return this.#driver.finished;
   }
 
   /** How the connection ended, once it has. */
   get closeInfo(): CloseInfo | null {
-    return this.#driver.core.closeInfo;
+    return this.#driver.closeInfo;
   }
 
   /** The peer's current address. */
@@ -256,6 +256,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** The largest datagram payload that can be sent now, or `null` when either side did not enable datagrams. */
   get maxDatagramSize(): number | null {
+    this.#live();
     return this.#driver.core.dgramMaxWritable();
   }
 
@@ -267,6 +268,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   sendDatagram(data: Uint8Array | string): void {
     const bytes = toBytes('data', data);
+    this.#live();
     this.#driver.core.dgramSend(bytes);
     if (channels.datagram.hasSubscribers)
       channels.datagram.publish({ connection: this, direction: 'out', size: bytes.length });
@@ -275,12 +277,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Connection statistics. */
   stats(): ConnectionStats {
-    return readStats(this.#driver.core.live());
+    return readStats(this.#live());
   }
 
   /** Statistics of every path (the active one first as quiche orders them). */
   pathStats(): PathStats[] {
-    return readPathStats(this.#driver.core.live());
+    return readPathStats(this.#live());
   }
 
   /** Addresses, negotiated parameters and state. */
@@ -292,7 +294,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       remoteAddress: d.peer.address,
       remotePort: d.peer.port,
       isServer: d.core.isServer,
-      ...readNegotiated(d.core.live()),
+      ...readNegotiated(this.#live()),
     };
   }
 
@@ -301,7 +303,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * `connect({ session })`, or `null` before the server sent a ticket.
    */
   session(): Uint8Array | null {
-    return readSession(this.#driver.core.live());
+    return readSession(this.#live());
   }
 
   /**
@@ -328,7 +330,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const reason = Buffer.from(options.reason ?? '', 'utf8');
     if (reason.length > REASON_MAX)
       throw new RangeError(`reason must be at most ${REASON_MAX} bytes, got ${reason.length}`);
-    if (!this.#driver.core.isClosed) {
+    if (!this.#driver.finished) {
       // Bytes written are delivered before the close (streams hold back their last byte).
       this.#streams?.flushTails();
       this.#driver.core.close(true, code, reason);
@@ -372,6 +374,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     emitGuarded(this, event, args, (err) => {
       if (event !== 'close' && event !== 'error') setImmediate(() => this.destroy(err));
     });
+  }
+
+  /** The native connection while users may still use it. */
+  #live(): q.QuicheConn {
+    if (this.#driver.finished) throw this.#driver.closeError;
+    return this.#driver.core.live();
   }
 
   #rawStreams(): StreamRegistry {

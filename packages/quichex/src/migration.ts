@@ -33,7 +33,7 @@ export async function migrate(
   if (core.isServer)
     throw new QuicError('QUICHE_ERR_INVALID_STATE', 'only a client can migrate its connection');
   const signal = checkSignal(options.signal);
-  core.live();
+  if (driver.finished) throw driver.closeError;
   const v6 = driver.socket.isV6;
   const udp = await openClientSocket(
     v6,
@@ -46,7 +46,7 @@ export async function migrate(
   const handle = core.handle;
   if (handle === null) {
     socket.close();
-    throw core.closedError();
+    throw driver.closeError;
   }
   udp.on('message', (msg, rinfo) => driver.receive(msg, rinfo.address, rinfo.port, socket));
   udp.on('error', (err) => debug('migrated socket error: %s', err.message));
@@ -108,8 +108,8 @@ export async function migrate(
     void conn.closed.then(() => {
       done();
       reject(
-        core.isClosed
-          ? core.closedError()
+        driver.finished
+          ? driver.closeError
           : new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection closed during migration'),
       );
     });

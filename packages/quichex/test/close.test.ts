@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Connection, connect, type Listener, listen, QuicError, resourceCounts } from '../src/index.js';
 import { clientConfig, echoStreams, serverConfig } from './support/fixtures.js';
-import { echo, within } from './support/net.js';
+import { echo, until, within } from './support/net.js';
 
 let listener: Listener;
 
@@ -158,7 +158,7 @@ describe('graceful close', () => {
     });
   });
 
-  it('destroy() frees the connection and its socket at once', async () => {
+  it('destroy() closes at once, and frees the connection and its socket once its CONNECTION_CLOSE is out', async () => {
     const { client, server } = await pair();
     void echoStreams(server);
     // One round trip first: the client then has the server's HANDSHAKE_DONE. (Before that,
@@ -169,18 +169,41 @@ describe('graceful close', () => {
     const stream = await client.openStream();
     const pendingRead = stream.read();
     client.destroy();
-    // Synchronously: closed, freed, counted.
+    // Synchronously: closed for its users.
     expect(client.isClosed).toBe(true);
     expect(client.closeInfo).toMatchObject({ code: 'ERR_QUIC_DESTROYED', local: true });
-    const after = resourceCounts();
-    expect(after.connections).toBe(before.connections - 1);
-    expect(after.sockets).toBe(before.sockets - 1);
+    expect(() => client.stats()).toThrow(QuicError);
     await expect(pendingRead).rejects.toBeInstanceOf(QuicError);
     expect((await client.closed).code).toBe('ERR_QUIC_DESTROYED');
-    // The one CONNECTION_CLOSE it sent reaches the server, which closes as well.
+    // The CONNECTION_CLOSE reaches the server, which closes as well.
     const serverInfo = await within(server.closed, 5000, 'server closed');
     expect(serverInfo.local).toBe(false);
     expect(serverInfo.errorCode).toBe(0n);
+    // The native connection and its socket are given back within the linger bound (1 s).
+    await until(
+      () =>
+        resourceCounts().connections <= before.connections - 2 &&
+        resourceCounts().sockets === before.sockets - 1,
+      1500,
+      'the client connection and socket freed',
+    );
+  });
+
+  it('destroy() in the middle of an upload still tells the server (the congestion window is full)', async () => {
+    for (let trial = 0; trial < 5; trial++) {
+      const { client, server } = await pair();
+      {
+        void echoStreams(server);
+        const stream = await client.openStream();
+        void stream.write(Buffer.alloc(4 << 20)).catch(() => undefined);
+        await new Promise((resolve) => setTimeout(resolve, 5 + 5 * trial));
+        client.destroy();
+        // Without the linger, quiche kept the CONNECTION_CLOSE behind the full window and
+        // the server waited for its idle timeout (30 s).
+        const info = await within(server.closed, 2000, `trial ${trial}: the server to see the close`);
+        expect(info.local).toBe(false);
+      }
+    }
   });
 
   it('Symbol.asyncDispose closes the connection (await using)', async () => {

@@ -6,7 +6,7 @@ import dgram from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, listen, QuicError, resourceCounts } from '../src/index.js';
 import { clientConfig, echoStreams, serverConfig } from './support/fixtures.js';
-import { echo } from './support/net.js';
+import { echo, until } from './support/net.js';
 
 /** A resolver for a name with both families, in the order given. */
 const both =
@@ -17,6 +17,12 @@ const both =
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
+  // Destroyed connections linger (at most 1 s) until their CONNECTION_CLOSE is out: start each test from zero.
+  await until(
+    () => resourceCounts().connections === 0 && resourceCounts().sockets === 0,
+    3000,
+    'every connection and socket of the test freed',
+  );
 });
 
 async function serverOn(host: string) {

@@ -18,6 +18,12 @@ import { echo, until, within } from './support/net.js';
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
+  // Destroyed connections linger (at most 1 s) until their CONNECTION_CLOSE is out: start each test from zero.
+  await until(
+    () => resourceCounts().connections === 0 && resourceCounts().sockets === 0,
+    3000,
+    'every connection and socket of the test freed',
+  );
 });
 
 describe('accept queue', () => {
@@ -86,6 +92,8 @@ describe('cleanup', () => {
     expect(stream.readable || stream.writable).toBe(false);
     await listener.close({ timeoutMs: 2000 });
     expect(listener.connections.size).toBe(0);
+    // A destroyed connection's native state lingers (at most 1 s) until its CONNECTION_CLOSE is out.
+    await until(() => resourceCounts().connections === before.connections, 1500, 'native connections freed');
     expect(resourceCounts()).toMatchObject({ connections: before.connections, sockets: before.sockets });
   });
 

@@ -142,6 +142,8 @@ export class StreamIO {
   shutdown(id: number, side: 'read' | 'write', code: bigint): void {
     const conn = this.#core.handle;
     if (conn === null) return;
+    // A reset stream sends no FIN of ours after its RESET_STREAM.
+    if (side === 'write') this.#pendingFins.delete(id);
     const dir =
       side === 'read' ? q.QuicheShutdown.QUICHE_SHUTDOWN_READ : q.QuicheShutdown.QUICHE_SHUTDOWN_WRITE;
     const rc = q.quiche_conn_stream_shutdown(conn, id, dir, code);

@@ -14,14 +14,20 @@
  *   processes again;
  * - once the core reports the connection closed, {@link ConnectionDriver.finish}
  *   settles everything, each step guarded so that no throwing listener can
- *   stop the cleanup.
+ *   stop the cleanup, and frees the native connection.
+ *
+ * `destroy()` settles at once, but the native connection lingers, unseen,
+ * until its CONNECTION_CLOSE is out (quiche holds even that frame back while
+ * the congestion window is full, as it is during a bulk transfer) and quiche
+ * has finished with it, at most {@link LINGER_MS}: without it, a peer would
+ * learn of the close only from its idle timeout.
  *
  * @module
  */
 import { debuglog } from 'node:util';
 import type { SocketAddress } from '@quichex/ffi';
 import type { Application } from '../application.js';
-import type { CloseInfo } from '../core/close-info.js';
+import { type CloseInfo, describeClose } from '../core/close-info.js';
 import type { ConnCore, Sockaddr } from '../core/conn-core.js';
 import type { PathEvent } from '../core/path-events.js';
 import { QuicError } from '../errors.js';
@@ -31,6 +37,8 @@ import { type Route, transmit } from './transmit.js';
 import { toSockaddr, type UdpSocket } from './udp-socket.js';
 
 const debug = debuglog('quichex');
+/** The longest a destroyed connection stays to get its CONNECTION_CLOSE out. */
+export const LINGER_MS = 1000;
 
 /** What the driver tells the public connection object. */
 export interface DriverEvents {
@@ -68,9 +76,18 @@ export class ConnectionDriver implements TimerOwner, Route {
   readonly #keepAliveMs: number | null;
   #lastHeard = performance.now();
   #scheduled = false;
-  #finished = false;
-  /** Run once the connection finished (the owner forgets it, a private socket closes). */
-  readonly #cleanups: Array<() => void> = [];
+  /** Closed as far as users can tell: events sent, waiters settled. */
+  #settled = false;
+  /** The native connection is freed and its routes and sockets given back. */
+  #released = false;
+  #closeInfo: CloseInfo | null = null;
+  #closeError: QuicError | null = null;
+  /** After destroy(): when the lingering native connection is freed regardless. */
+  #lingerUntil = 0;
+  /** Run once the connection settled (its owner forgets it). */
+  readonly #onSettled: Array<() => void> = [];
+  /** Run once it is released (a private socket closes). */
+  readonly #onReleased: Array<() => void> = [];
 
   constructor(core: ConnCore, socket: UdpSocket, peer: SocketAddress, options: DriverOptions) {
     this.core = core;
@@ -82,15 +99,31 @@ export class ConnectionDriver implements TimerOwner, Route {
     this.#keepAliveMs = options.keepAliveMs;
   }
 
-  /** Whether the connection finished (closed and freed). */
+  /** Whether the connection is closed, as far as its users can tell. */
   get finished(): boolean {
-    return this.#finished;
+    return this.#settled;
   }
 
-  /** Runs `fn` once the connection finished. */
+  /** How the connection ended, once it has. */
+  get closeInfo(): CloseInfo | null {
+    return this.#closeInfo;
+  }
+
+  /** The error for operations on the closed connection. */
+  get closeError(): QuicError {
+    return this.#closeError ?? this.core.closedError();
+  }
+
+  /** Runs `fn` once the connection is closed (as users see it). */
   onFinished(fn: () => void): void {
-    if (this.#finished) fn();
-    else this.#cleanups.push(fn);
+    if (this.#settled) fn();
+    else this.#onSettled.push(fn);
+  }
+
+  /** Runs `fn` once the native connection is freed and its routes are gone. */
+  onReleased(fn: () => void): void {
+    if (this.#released) fn();
+    else this.#onReleased.push(fn);
   }
 
   /** Feeds one UDP datagram that arrived on `socket` from `address:port`. */
@@ -126,6 +159,10 @@ export class ConnectionDriver implements TimerOwner, Route {
   process(): void {
     const core = this.core;
     if (core.isClosed) return;
+    if (this.#settled) {
+      this.#lingerStep();
+      return;
+    }
     try {
       for (let ev = core.poll(); ev !== null; ev = core.poll()) {
         switch (ev.type) {
@@ -183,15 +220,35 @@ export class ConnectionDriver implements TimerOwner, Route {
     const ms = core.timeout();
     const now = performance.now();
     let deadline = ms === null ? Number.POSITIVE_INFINITY : now + ms;
-    if (this.#keepAliveMs !== null) deadline = Math.min(deadline, this.#lastHeard + this.#keepAliveMs);
+    if (this.#settled) deadline = Math.min(deadline, this.#lingerUntil);
+    else if (this.#keepAliveMs !== null) deadline = Math.min(deadline, this.#lastHeard + this.#keepAliveMs);
     if (deadline === Number.POSITIVE_INFINITY) timers.clear(this);
     else timers.set(this, deadline);
+  }
+
+  /** A destroyed connection between its close and its release: send, drain, or give up. */
+  #lingerStep(): void {
+    try {
+      if (performance.now() >= this.#lingerUntil || this.socket.closed) {
+        this.#release();
+        return;
+      }
+      this.core.onTimeout();
+      this.flush();
+    } catch (err) {
+      debug('lingering connection: %s', err instanceof Error ? err.message : String(err));
+      this.#release();
+    }
   }
 
   /** Timer heap callback: quiche's timeout, or the keep-alive. */
   onTimer(): void {
     const core = this.core;
     if (core.isClosed) return;
+    if (this.#settled) {
+      this.#lingerStep();
+      return;
+    }
     const now = performance.now();
     if (this.#keepAliveMs !== null && now >= this.#lastHeard + this.#keepAliveMs) {
       // The peer has been quiet: an ack-eliciting packet makes it answer,
@@ -209,7 +266,7 @@ export class ConnectionDriver implements TimerOwner, Route {
    */
   destroy(error?: unknown): void {
     const core = this.core;
-    if (this.#finished) return;
+    if (this.#settled) return;
     if (error !== undefined)
       debug('destroying connection: %s', error instanceof Error ? error.message : String(error));
     core.close(false, error === undefined ? 0n : 1n, null);
@@ -218,7 +275,7 @@ export class ConnectionDriver implements TimerOwner, Route {
     } catch {
       // best effort: the connection is going away anyway
     }
-    this.finish(
+    this.#settle(
       {
         code: 'ERR_QUIC_DESTROYED',
         local: true,
@@ -229,6 +286,13 @@ export class ConnectionDriver implements TimerOwner, Route {
       },
       error instanceof QuicError ? error : undefined,
     );
+    if (core.reapIfClosed() !== null || this.socket.closed) {
+      this.#release();
+      return;
+    }
+    // Unseen from here: the CONNECTION_CLOSE leaves as soon as quiche lets it.
+    this.#lingerUntil = performance.now() + LINGER_MS;
+    this.flush();
   }
 
   /** A socket error that dooms the connection (e.g. ICMP unreachable during the handshake). */
@@ -246,19 +310,38 @@ export class ConnectionDriver implements TimerOwner, Route {
     );
   }
 
-  /** Frees the connection and settles everyone waiting on it. Each step runs even if another throws. */
+  /** Settles everyone waiting on the connection and frees it. Each step runs even if another throws. */
   finish(info: CloseInfo, cause?: QuicError): void {
-    if (this.#finished) return;
-    this.#finished = true;
-    const final = this.core.abandon(info);
+    this.#settle(info, cause);
+    this.#release();
+  }
+
+  #settle(info: CloseInfo, cause?: QuicError): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#closeInfo = info;
+    const error =
+      cause ??
+      new QuicError(info.code, describeClose(info), {
+        errorCode: info.errorCode,
+        type: info.type,
+        remote: !info.local,
+      });
+    this.#closeError = error;
+    guard('application', () => this.app.onClose(error, info.graceful));
+    for (const fn of this.#onSettled.splice(0)) guard('cleanup', fn);
+    guard('closed', () => this.events.closed(info, error));
+  }
+
+  #release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.core.abandon(this.#closeInfo as CloseInfo);
     timers.clear(this);
-    const error = cause ?? this.core.closedError();
-    guard('application', () => this.app.onClose(error, final.graceful));
     guard('routing', () => this.router.remove(this));
     // Sockets opened by migrate() belong to the connection; the first one to its owner.
     for (const socket of this.sockets.slice(1)) guard('socket', () => socket.close());
-    for (const fn of this.#cleanups.splice(0)) guard('cleanup', fn);
-    guard('closed', () => this.events.closed(final, error));
+    for (const fn of this.#onReleased.splice(0)) guard('release', fn);
   }
 }
 

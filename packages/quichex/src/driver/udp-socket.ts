@@ -162,6 +162,11 @@ export class UdpSocket {
     }
   }
 
+  /** Whether {@link UdpSocket.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Closes the socket and frees the native recv info. Idempotent. */
   close(): void {
     if (this.#closed) return;
