@@ -28,6 +28,7 @@ const debug = debuglog('quichex');
 /** Connections being refused at once (each costs a quiche connection until its CONNECTION_CLOSE is out). */
 const MAX_REFUSING = 1024;
 const SERVER_BUSY = Buffer.from('server busy');
+const MIN_INITIAL_DATAGRAM = 1200;
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends ConnectionLogOptions {
@@ -238,8 +239,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
   #onInitial(packet: Buffer, hdr: LongHeader, address: string, port: number): void {
     const admission = this.#admission;
     const stats = admission.stats;
-    if (this.#closing || hdr.dcid.length < 8) {
-      // RFC 9000 §7.2: a client's first DCID has at least 8 bytes.
+    // RFC 9000 §14.1: an Initial (and a version negotiation trigger) arrives in a datagram of
+    // at least 1200 bytes; anything smaller gets no answer and no state.
+    if (this.#closing || packet.length < MIN_INITIAL_DATAGRAM) {
       stats.initialsRefused++;
       return this.#publish(address, port, 'refused');
     }
@@ -247,6 +249,11 @@ export class Listener extends EventEmitter<ListenerEvents> {
       stats.versionNegotiations++;
       this.#acceptor.negotiateVersion(hdr, packet.length, address, port);
       return this.#publish(address, port, 'version-negotiation');
+    }
+    if (hdr.dcid.length < 8) {
+      // RFC 9000 §7.2: a client's first DCID has at least 8 bytes.
+      stats.initialsRefused++;
+      return this.#publish(address, port, 'refused');
     }
     const odcid = this.#acceptor.verifyToken(hdr, address, port);
     if (odcid === false) {
