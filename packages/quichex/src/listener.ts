@@ -237,40 +237,46 @@ export class Listener extends EventEmitter<ListenerEvents> {
   }
 
   #onInitial(packet: Buffer, hdr: LongHeader, address: string, port: number): void {
+    const action = this.#admit(packet, hdr, address, port);
+    if (channels.initial.hasSubscribers) channels.initial.publish({ listener: this, address, port, action });
+  }
+
+  /** Answers an Initial from an unknown client, as the admission policy says; returns what it did. */
+  #admit(packet: Buffer, hdr: LongHeader, address: string, port: number): InitialAction {
     const admission = this.#admission;
     const stats = admission.stats;
     // RFC 9000 §14.1: an Initial (and a version negotiation trigger) arrives in a datagram of
     // at least 1200 bytes; anything smaller gets no answer and no state.
     if (this.#closing || packet.length < MIN_INITIAL_DATAGRAM) {
       stats.initialsRefused++;
-      return this.#publish(address, port, 'refused');
+      return 'refused';
     }
     if (!q.quiche_version_is_supported(hdr.version)) {
       stats.versionNegotiations++;
       this.#acceptor.negotiateVersion(hdr, packet.length, address, port);
-      return this.#publish(address, port, 'version-negotiation');
+      return 'version-negotiation';
     }
     if (hdr.dcid.length < 8) {
       // RFC 9000 §7.2: a client's first DCID has at least 8 bytes.
       stats.initialsRefused++;
-      return this.#publish(address, port, 'refused');
+      return 'refused';
     }
     const odcid = this.#acceptor.verifyToken(hdr, address, port);
     if (odcid === false) {
       stats.badTokens++;
       stats.initialsRefused++;
-      return this.#publish(address, port, 'refused');
+      return 'refused';
     }
     const verdict = admission.decide(address, odcid !== null);
     if (verdict === 'retry') {
       stats.retriesSent++;
       this.#acceptor.sendRetry(hdr, packet.length, address, port);
-      return this.#publish(address, port, 'retry');
+      return 'retry';
     }
     const full = this.#live.size >= this.#maxConnections;
     if (verdict === 'refuse' || (full && this.#refusing.size >= MAX_REFUSING)) {
       stats.initialsRefused++;
-      return this.#publish(address, port, 'refused');
+      return 'refused';
     }
     let created: ReturnType<Acceptor['create']>;
     try {
@@ -281,9 +287,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }
     if (created === null) {
       stats.initialsRefused++;
-      return this.#publish(address, port, 'refused');
+      return 'refused';
     }
-    this.#publish(address, port, 'accepted');
     const { driver, odcidKey } = created;
     const conn = new Connection(driver, {
       dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
@@ -315,7 +320,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       driver.receive(packet, address, port);
       driver.core.close(false, TransportErrorCode.CONNECTION_REFUSED, SERVER_BUSY);
       driver.process();
-      return;
+      return 'accepted';
     }
     conn.once('connected', () => {
       clearTimeout(timer);
@@ -324,10 +329,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       this.#deliver(conn);
     });
     driver.receive(packet, address, port);
-  }
-
-  #publish(address: string, port: number, action: InitialAction): void {
-    if (channels.initial.hasSubscribers) channels.initial.publish({ listener: this, address, port, action });
+    return 'accepted';
   }
 
   #deliver(conn: Connection): void {
