@@ -12,6 +12,7 @@
  * | `quichex:datagram` | a datagram was sent or received | `{ connection, direction: 'in' \| 'out', size }` |
  * | `quichex:path` | a path event (new, validated, failed, closed, peer migrated, …) | `{ connection, event }` |
  * | `quichex:packet-loss` | quiche declared packets lost since the last check | `{ connection, lost, totalLost }` |
+ * | `quichex:listener:initial` | a listener answered an Initial from an unknown client | `{ listener, address, port, action: 'accepted' \| 'retry' \| 'refused' \| 'version-negotiation' }` |
  *
  * Messages carry live objects; subscribers must not keep them past the
  * connection's life. Publishing costs nothing when nobody subscribes.
@@ -26,6 +27,9 @@
  */
 import diagnostics_channel from 'node:diagnostics_channel';
 import * as q from '@quichex/ffi';
+
+/** What a listener did with an Initial from an unknown client (`quichex:listener:initial`). */
+export type InitialAction = 'accepted' | 'retry' | 'refused' | 'version-negotiation';
 
 /**
  * The channels, by short name (the same objects `diagnostics_channel.channel(name)` returns).
@@ -55,6 +59,8 @@ export const channels = {
   path: diagnostics_channel.channel('quichex:path'),
   /** `quichex:packet-loss` */
   packetLoss: diagnostics_channel.channel('quichex:packet-loss'),
+  /** `quichex:listener:initial` */
+  initial: diagnostics_channel.channel('quichex:listener:initial'),
 } as const;
 
 let debugSink: ((line: string) => void) | null = null;

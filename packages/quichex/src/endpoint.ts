@@ -13,7 +13,7 @@ import type * as q from '@quichex/ffi';
 import { QuichePacketType } from '@quichex/ffi';
 import type { Connection } from './connection.js';
 import { type DialOptions, dial } from './dial.js';
-import { CidRouter, type LongHeader } from './driver/cid-router.js';
+import { CidRouter, type LongHeader, unknownVersionHeader } from './driver/cid-router.js';
 import type { ConnectionDriver } from './driver/conn-driver.js';
 import { SOCKET_BUFFER_SIZE, UdpSocket } from './driver/udp-socket.js';
 import { QuicError } from './errors.js';
@@ -158,14 +158,21 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
   #onMessage(packet: Buffer, address: string, port: number): void {
     if (this.#router.route(packet, address, port)) return;
     const hdr = this.#router.parse(packet);
-    if (hdr === null) {
-      debug('dropping unparsable datagram from %s:%d', address, port);
+    const conn = hdr === null ? undefined : this.#router.get(hdr.dcidKey);
+    if (conn) {
+      conn.receive(packet, address, port);
       return;
     }
-    const conn = this.#router.get(hdr.dcidKey);
-    if (conn) conn.receive(packet, address, port);
-    else if (hdr.type === QuichePacketType.INITIAL && this.#handler)
+    if (this.#handler === null) return;
+    if (hdr !== null && hdr.type === QuichePacketType.INITIAL) {
       this.#handler.onInitial(packet, hdr, address, port);
+      return;
+    }
+    // A version we do not speak may not parse as a v1 Initial: its invariant
+    // header (RFC 8999) is enough to offer the versions we do.
+    const unknown = unknownVersionHeader(packet);
+    if (unknown !== null) this.#handler.onInitial(packet, unknown, address, port);
+    else debug('dropping a datagram for no connection from %s:%d', address, port);
   }
 }
 

@@ -7,10 +7,12 @@
  */
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
-import type * as q from '@quichex/ffi';
+import * as q from '@quichex/ffi';
+import { Admission, type AdmissionStats, type RetryMode } from './admission.js';
 import type { ApplicationFactory } from './application.js';
 import { Config } from './config.js';
 import { Connection } from './connection.js';
+import { channels, type InitialAction } from './diagnostics.js';
 import { Acceptor } from './driver/acceptor.js';
 import type { LongHeader } from './driver/cid-router.js';
 import { createEndpoint, type Endpoint, endpointInternals, type InitialHandler } from './endpoint.js';
@@ -26,6 +28,7 @@ const debug = debuglog('quichex');
 /** Connections being refused at once (each costs a quiche connection until its CONNECTION_CLOSE is out). */
 const MAX_REFUSING = 1024;
 const SERVER_BUSY = Buffer.from('server busy');
+const MIN_INITIAL_DATAGRAM = 1200;
 
 /** Options of {@link listen}. */
 export interface ListenOptions extends ConnectionLogOptions {
@@ -35,8 +38,23 @@ export interface ListenOptions extends ConnectionLogOptions {
   port: number;
   /** Server configuration: ALPN, certificate and key are required. */
   config: Config;
-  /** Demand a stateless Retry (address validation) before accepting (default false). */
-  retry?: boolean;
+  /**
+   * Address validation with a stateless Retry: `true` demands it of every
+   * client, `false` never asks, `'auto'` (default) asks only under load
+   * (see {@link ListenOptions.retryThreshold}).
+   */
+  retry?: RetryMode;
+  /** Connections in their handshake at once; beyond, Initials are dropped (default 1024). */
+  maxHandshakes?: number;
+  /**
+   * Half-open connections from one source address; beyond, its Initials
+   * need a Retry token (with `retry: false`, they are dropped) (default 16).
+   */
+  maxHandshakesPerAddress?: number;
+  /** With `retry: 'auto'`: half-open connections beyond which every new client gets a Retry (default 64). */
+  retryThreshold?: number;
+  /** Milliseconds a connection may take to complete its handshake; then it is dropped silently (default 10 000). */
+  handshakeTimeout?: number;
   /** Live connections allowed; beyond it new clients are refused with CONNECTION_REFUSED (default unlimited). */
   maxConnections?: number;
   /**
@@ -96,6 +114,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   readonly #endpoint: Endpoint;
   readonly #ownsEndpoint: boolean;
   readonly #acceptor: Acceptor;
+  readonly #admission: Admission;
   readonly #config: Config;
   readonly #maxConnections: number;
   readonly #onConnection: ((conn: Connection) => unknown) | undefined;
@@ -123,9 +142,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.#application = options.application;
     const socket = endpointInternals.socket(endpoint);
     socket.growPacketSize(options.config.maxSendUdpPayloadSize);
+    this.#admission = new Admission(options);
     this.#acceptor = new Acceptor(socket, endpointInternals.router(endpoint), {
       config: options.config,
-      retry: options.retry ? new RetryTokens() : null,
+      retry: new RetryTokens(),
       logs: checkLogOptions(options),
       keepAliveMs: keepAliveInterval(options.keepAlive, options.config.maxIdleTimeout),
     });
@@ -151,6 +171,14 @@ export class Listener extends EventEmitter<ListenerEvents> {
   /** Live connections: handshaking and established. */
   get connections(): ReadonlySet<Connection> {
     return this.#live;
+  }
+
+  /**
+   * What the listener has done with Initials from unknown clients, and how
+   * many connections are in their handshake now.
+   */
+  stats(): Readonly<AdmissionStats> {
+    return { ...this.#admission.stats };
   }
 
   /** Whether {@link Listener.close} was called. */
@@ -209,39 +237,99 @@ export class Listener extends EventEmitter<ListenerEvents> {
   }
 
   #onInitial(packet: Buffer, hdr: LongHeader, address: string, port: number): void {
-    if (this.#closing) return;
-    const refuse = this.#live.size >= this.#maxConnections;
-    if (refuse && this.#refusing.size >= MAX_REFUSING) return;
-    let created: ReturnType<Acceptor['accept']>;
+    const action = this.#admit(packet, hdr, address, port);
+    if (channels.initial.hasSubscribers) channels.initial.publish({ listener: this, address, port, action });
+  }
+
+  /** Answers an Initial from an unknown client, as the admission policy says; returns what it did. */
+  #admit(packet: Buffer, hdr: LongHeader, address: string, port: number): InitialAction {
+    const admission = this.#admission;
+    const stats = admission.stats;
+    // RFC 9000 §14.1: an Initial (and a version negotiation trigger) arrives in a datagram of
+    // at least 1200 bytes; anything smaller gets no answer and no state.
+    if (this.#closing || packet.length < MIN_INITIAL_DATAGRAM) {
+      stats.initialsRefused++;
+      return 'refused';
+    }
+    if (!q.quiche_version_is_supported(hdr.version)) {
+      stats.versionNegotiations++;
+      this.#acceptor.negotiateVersion(hdr, packet.length, address, port);
+      return 'version-negotiation';
+    }
+    if (hdr.dcid.length < 8) {
+      // RFC 9000 §7.2: a client's first DCID has at least 8 bytes.
+      stats.initialsRefused++;
+      return 'refused';
+    }
+    const odcid = this.#acceptor.verifyToken(hdr, address, port);
+    if (odcid === false) {
+      stats.badTokens++;
+      stats.initialsRefused++;
+      return 'refused';
+    }
+    const verdict = admission.decide(address, odcid !== null);
+    if (verdict === 'retry') {
+      stats.retriesSent++;
+      this.#acceptor.sendRetry(hdr, packet.length, address, port);
+      return 'retry';
+    }
+    const full = this.#live.size >= this.#maxConnections;
+    if (verdict === 'refuse' || (full && this.#refusing.size >= MAX_REFUSING)) {
+      stats.initialsRefused++;
+      return 'refused';
+    }
+    let created: ReturnType<Acceptor['create']>;
     try {
-      created = this.#acceptor.accept(hdr, address, port);
+      created = this.#acceptor.create(hdr, address, port, odcid);
     } catch (err) {
       debug('could not accept a client from %s:%d: %s', address, port, (err as Error).message);
-      return;
+      created = null;
     }
-    if (created === null) return;
+    if (created === null) {
+      stats.initialsRefused++;
+      return 'refused';
+    }
     const { driver, odcidKey } = created;
     const conn = new Connection(driver, {
       dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
       application: this.#application,
     });
-    const set = refuse ? this.#refusing : this.#live;
+    const set = full ? this.#refusing : this.#live;
     set.add(conn);
+    const handshakeDone = admission.opened(address);
+    // A handshake that does not complete in time is dropped without another packet.
+    const timer = setTimeout(() => {
+      if (conn.established || driver.finished) return;
+      stats.handshakeTimeouts++;
+      driver.finish({
+        code: 'ERR_QUIC_HANDSHAKE_TIMEOUT',
+        local: true,
+        type: 'transport',
+        errorCode: 0n,
+        reason: 'handshake timeout',
+        graceful: false,
+      });
+    }, admission.handshakeTimeout).unref();
     driver.onFinished(() => {
+      clearTimeout(timer);
+      handshakeDone();
       set.delete(conn);
       this.#accepted.remove(conn);
     });
-    if (refuse) {
+    if (full) {
       driver.receive(packet, address, port);
       driver.core.close(false, TransportErrorCode.CONNECTION_REFUSED, SERVER_BUSY);
       driver.process();
-      return;
+      return 'accepted';
     }
     conn.once('connected', () => {
+      clearTimeout(timer);
+      handshakeDone();
       if (odcidKey !== null) driver.router.delete(driver, odcidKey);
       this.#deliver(conn);
     });
     driver.receive(packet, address, port);
+    return 'accepted';
   }
 
   #deliver(conn: Connection): void {
@@ -279,7 +367,7 @@ function checkListenOptions(options: Omit<ListenOptions, 'host' | 'port' | 'gso'
     throw new TypeError('config must set alpn (application protocols) to listen');
   if (!options.config.hasCertificate)
     throw new TypeError('config must load a certificate chain (cert/certChainFile) to listen');
-  if (options.retry !== undefined) checkBool('retry', options.retry);
+  new Admission(options); // validates the admission options
   if (options.maxConnections !== undefined) checkInt('maxConnections', options.maxConnections, 0, 10_000_000);
   if (options.onConnection !== undefined && typeof options.onConnection !== 'function') {
     throw new TypeError('onConnection must be a function');

@@ -1,13 +1,12 @@
 /**
- * The server's front door: what an Initial packet from an unknown client
- * gets. Unknown versions get version negotiation; with Retry on, a client
- * without a valid token gets a stateless Retry; everyone else gets a quiche
- * connection (refused with CONNECTION_REFUSED when the listener is full).
+ * The server's front door: the stateless answers an Initial packet from an
+ * unknown client can get (version negotiation, Retry), token checks, and the
+ * quiche connection for one that is admitted. Which answer an Initial gets
+ * is the listener's admission policy (`admission.ts`).
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
-import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
 import { type Config, kHandle } from '../config.js';
 import { ConnCore } from '../core/conn-core.js';
@@ -18,17 +17,15 @@ import { CID_LEN, type CidRouter, type LongHeader } from './cid-router.js';
 import { ConnectionDriver } from './conn-driver.js';
 import { toSockaddr, type UdpSocket } from './udp-socket.js';
 
-const debug = debuglog('quichex');
-
 /** Settings of an {@link Acceptor}. */
 export interface AcceptorOptions {
   readonly config: Config;
-  readonly retry: RetryTokens | null;
+  readonly retry: RetryTokens;
   readonly logs: { qlogDir?: string; keylogFile?: string };
   readonly keepAliveMs: number | null;
 }
 
-/** Creates server connections for new clients on one socket. */
+/** Answers Initials from unknown clients on one socket; the listener's admission policy says which answer. */
 export class Acceptor {
   readonly #socket: UdpSocket;
   readonly #router: CidRouter<ConnectionDriver>;
@@ -40,68 +37,69 @@ export class Acceptor {
     this.#options = options;
   }
 
+  /** Answers an unsupported version with version negotiation (never more bytes than it received). */
+  negotiateVersion(hdr: LongHeader, packetLen: number, address: string, port: number): void {
+    const { scid, dcid } = hdr;
+    this.#reply(address, port, packetLen, (out) =>
+      q.quiche_negotiate_version(
+        scid.length ? scid : s.EMPTY,
+        scid.length,
+        dcid,
+        dcid.length,
+        out,
+        out.length,
+      ),
+    );
+  }
+
+  /** Sends a stateless Retry with an address-bound token. */
+  sendRetry(hdr: LongHeader, packetLen: number, address: string, port: number): void {
+    const { scid, dcid } = hdr;
+    const retryScid = randomBytes(CID_LEN);
+    const token = this.#options.retry.mint(dcid, address, port);
+    this.#reply(address, port, packetLen, (out) =>
+      q.quiche_retry(
+        scid.length ? scid : s.EMPTY,
+        scid.length,
+        dcid,
+        dcid.length,
+        retryScid,
+        CID_LEN,
+        token,
+        token.length,
+        hdr.version,
+        out,
+        out.length,
+      ),
+    );
+  }
+
   /**
-   * Answers an Initial from an unknown client. Returns the new connection's
-   * driver (its first packet not fed yet) and the client's original DCID key
-   * (routed until the handshake completes), or `null` when no connection was
-   * created (version negotiation, Retry, bad token, quiche refused).
+   * The original DCID if the Initial carries a valid Retry token of ours;
+   * `null` without a token; `false` for a token that does not verify
+   * (forged, expired, truncated, or from another address).
    */
-  accept(
+  verifyToken(hdr: LongHeader, address: string, port: number): Uint8Array | null | false {
+    if (hdr.token.length === 0) return null;
+    const odcid = this.#options.retry.verify(hdr.token, address, port);
+    // After a Retry the client's DCID is our Retry SCID.
+    return odcid !== null && hdr.dcid.length === CID_LEN ? odcid : false;
+  }
+
+  /**
+   * Creates the server connection for an admitted Initial (its first packet
+   * not fed yet). `odcid` is the original DCID from a verified Retry token.
+   * Returns the driver and the client's original DCID key (routed until the
+   * handshake completes), or `null` when quiche refused.
+   */
+  create(
     hdr: LongHeader,
     address: string,
     port: number,
+    odcid: Uint8Array | null,
   ): { driver: ConnectionDriver; odcidKey: string | null } | null {
     const socket = this.#socket;
-    const { scid, dcid } = hdr;
-    if (!q.quiche_version_is_supported(hdr.version)) {
-      this.#reply(address, port, (out) =>
-        q.quiche_negotiate_version(
-          scid.length ? scid : s.EMPTY,
-          scid.length,
-          dcid,
-          dcid.length,
-          out,
-          out.length,
-        ),
-      );
-      return null;
-    }
-    if (dcid.length < 8) return null; // RFC 9000 §7.2: a client's first DCID has at least 8 bytes
-
-    const retry = this.#options.retry;
-    let odcid: Uint8Array | null = null;
-    let newScid: Uint8Array;
-    if (retry) {
-      if (hdr.token.length === 0) {
-        const retryScid = randomBytes(CID_LEN);
-        const token = retry.mint(dcid, address, port);
-        this.#reply(address, port, (out) =>
-          q.quiche_retry(
-            scid.length ? scid : s.EMPTY,
-            scid.length,
-            dcid,
-            dcid.length,
-            retryScid,
-            CID_LEN,
-            token,
-            token.length,
-            hdr.version,
-            out,
-            out.length,
-          ),
-        );
-        return null;
-      }
-      odcid = retry.verify(hdr.token, address, port);
-      if (odcid === null || dcid.length !== CID_LEN) {
-        debug('invalid retry token from %s:%d', address, port);
-        return null;
-      }
-      newScid = Uint8Array.from(dcid);
-    } else {
-      newScid = randomBytes(CID_LEN);
-    }
-
+    const newScid = odcid ? Uint8Array.from(hdr.dcid) : randomBytes(CID_LEN);
     const { config, logs } = this.#options;
     config.prepareFor('server', logs.keylogFile !== undefined);
     const peerSa = toSockaddr(address, port, socket.isV6);
@@ -126,15 +124,16 @@ export class Acceptor {
     });
     this.#router.add(driver, Buffer.from(newScid).toString('latin1'));
     // Until the handshake completes a client without Retry still uses its own DCID.
-    const odcidKey = retry ? null : hdr.dcidKey;
+    const odcidKey = odcid ? null : hdr.dcidKey;
     if (odcidKey !== null) this.#router.add(driver, odcidKey);
     return { driver, odcidKey };
   }
 
-  #reply(address: string, port: number, write: (out: Buffer) => number): void {
+  /** Sends a stateless reply, never larger than the packet it answers (no amplification). */
+  #reply(address: string, port: number, limit: number, write: (out: Buffer) => number): void {
     const out = this.#socket.takeBuffer();
     const n = write(out);
-    if (n > 0) this.#socket.send(out, n, port, address);
+    if (n > 0 && n <= limit) this.#socket.send(out, n, port, address);
     else this.#socket.giveBack(out);
   }
 }

@@ -35,6 +35,31 @@ export interface LongHeader {
   readonly dcidKey: string;
 }
 
+/**
+ * The invariant long header (RFC 8999 §5.1) of a packet whose version quiche
+ * does not support, as a {@link LongHeader} with no token; `null` for
+ * anything else (short headers, version 0, supported versions).
+ */
+export function unknownVersionHeader(packet: Uint8Array): LongHeader | null {
+  if (packet.length < 7 || (packet[0]! & 0x80) === 0) return null;
+  const version = ((packet[1]! << 24) | (packet[2]! << 16) | (packet[3]! << 8) | packet[4]!) >>> 0;
+  if (version === 0 || q.quiche_version_is_supported(version)) return null;
+  const dcidLen = packet[5]!;
+  const scidAt = 6 + dcidLen;
+  if (scidAt >= packet.length) return null;
+  const scidLen = packet[scidAt]!;
+  if (scidAt + 1 + scidLen > packet.length) return null;
+  const dcid = packet.subarray(6, scidAt);
+  return {
+    version,
+    type: q.QuichePacketType.INITIAL,
+    scid: packet.subarray(scidAt + 1, scidAt + 1 + scidLen),
+    dcid,
+    token: new Uint8Array(0),
+    dcidKey: Buffer.from(dcid).toString('latin1'),
+  };
+}
+
 /** The CID map of one socket. */
 export class CidRouter<C extends Routed = Routed> {
   readonly #byCid = new Map<string, C>();
