@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { generateLocalCertificate } from '@quichex/cli';
 import * as q from '@quichex/ffi';
 import { Config, listen } from 'quichex';

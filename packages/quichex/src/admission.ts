@@ -35,7 +35,7 @@ export interface AdmissionOptions {
 }
 
 /** What the listener counts (see `Listener.stats()`). */
-export interface AdmissionStats {
+export interface ListenerStats {
   /** Connections in their handshake now. */
   handshaking: number;
   /** Initials that created a connection. */
@@ -63,7 +63,7 @@ export class Admission {
   readonly retryThreshold: number;
   readonly handshakeTimeout: number;
   readonly #perAddress = new Map<string, number>();
-  readonly stats: AdmissionStats = {
+  readonly stats: ListenerStats = {
     handshaking: 0,
     accepted: 0,
     retriesSent: 0,

@@ -19,6 +19,7 @@
  */
 
 export { quiche_version as quicheVersion } from '@quichex/ffi';
+export type { ListenerStats, RetryMode } from './admission.js';
 export type { Application, ApplicationFactory } from './application.js';
 export {
   type CcAlgorithm,

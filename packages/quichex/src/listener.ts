@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
-import { Admission, type AdmissionStats, type RetryMode } from './admission.js';
+import { Admission, type ListenerStats, type RetryMode } from './admission.js';
 import type { ApplicationFactory } from './application.js';
 import { Config } from './config.js';
 import { Connection } from './connection.js';
@@ -177,7 +177,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
    * What the listener has done with Initials from unknown clients, and how
    * many connections are in their handshake now.
    */
-  stats(): Readonly<AdmissionStats> {
+  stats(): Readonly<ListenerStats> {
     return { ...this.#admission.stats };
   }
 

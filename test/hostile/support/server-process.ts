@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { Listener, ResourceCounts } from 'quichex';
 
 /** `listener.stats()`. */
-export type AdmissionStats = ReturnType<Listener['stats']>;
+export type ListenerStats = ReturnType<Listener['stats']>;
 
 const SCRIPT = fileURLToPath(new URL('./server.mjs', import.meta.url));
 
@@ -21,7 +21,7 @@ export interface ServerSample {
   arrayBuffers: number;
   /** Peaks since the last `peakReset()` (sampled every 20 ms in the child). */
   peak: { rss: number; heapUsed: number; handshaking: number; connections: number };
-  stats: AdmissionStats;
+  stats: ListenerStats;
   /** `listener.connections.size`. */
   connections: number;
   resources: ResourceCounts;
