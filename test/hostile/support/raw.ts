@@ -160,12 +160,15 @@ export function withToken(packet: Uint8Array, token: Uint8Array): Buffer {
   const layout = longLayout(packet);
   if (!layout || layout.tokenLen < 0) throw new Error('not an Initial packet');
   const t = readVarint(packet, layout.tokenLen)!;
-  return Buffer.concat([
+  const out = Buffer.concat([
     packet.subarray(0, layout.tokenLen),
     varint(token.length),
     token,
     packet.subarray(layout.tokenLen + t[1] + t[0]),
   ]);
+  // A shorter token must not make the datagram too small to be an Initial (under 1200 bytes it
+  // is dropped for its size, before its token is looked at): pad it back to the original size.
+  return out.length >= packet.length ? out : Buffer.concat([out, Buffer.alloc(packet.length - out.length)]);
 }
 
 /** Parses the invariant and type-specific fields of a datagram's first long-header packet. */
