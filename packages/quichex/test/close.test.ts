@@ -81,7 +81,7 @@ describe('graceful close', () => {
     });
   });
 
-  it('close() is idempotent: every call returns the same promise, and "closed" fires once', async () => {
+  it('close() is idempotent: every call returns the same promise, and the close event fires once', async () => {
     const { client, server } = await pair();
     const events: unknown[] = [];
     client.on('close', (info) => events.push(info));
