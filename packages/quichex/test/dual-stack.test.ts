@@ -3,10 +3,11 @@
  * alternating families, so a server on only one of them is reached either way.
  */
 import dgram from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { connect, listen, QuicError, resourceCounts } from '../src/index.js';
+import { useCleanups } from './support/cleanups.js';
 import { clientConfig, echoStreams, serverConfig } from './support/fixtures.js';
-import { echo, until } from './support/net.js';
+import { echo } from './support/net.js';
 
 /** A resolver for a name with both families, in the order given. */
 const both =
@@ -14,16 +15,7 @@ const both =
   async () =>
     addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  // Destroyed connections linger (at most 1 s) until their CONNECTION_CLOSE is out: start each test from zero.
-  await until(
-    () => resourceCounts().connections === 0 && resourceCounts().sockets === 0,
-    3000,
-    'every connection and socket of the test freed',
-  );
-});
+const cleanups = useCleanups();
 
 async function serverOn(host: string) {
   const listener = await listen({ host, port: 0, config: serverConfig(), onConnection: echoStreams });

@@ -7,24 +7,16 @@
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { createGsoSender } from '@quichex/ffi';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { socketFd } from '../src/driver/socket-fd.js';
 import { transmit } from '../src/driver/transmit.js';
 import { UdpSocket } from '../src/driver/udp-socket.js';
 import { type Connection, connect, createEndpoint, listen, resourceCounts } from '../src/index.js';
+import { useCleanups } from './support/cleanups.js';
 import { clientConfig, echoStreams, serverConfig } from './support/fixtures.js';
 import { echo, until, within } from './support/net.js';
 
-const cleanups: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-  // Destroyed connections linger (at most 1 s) until their CONNECTION_CLOSE is out: start each test from zero.
-  await until(
-    () => resourceCounts().connections === 0 && resourceCounts().sockets === 0,
-    3000,
-    'every connection and socket of the test freed',
-  );
-});
+const cleanups = useCleanups();
 
 describe('accept queue', () => {
   it('never hands out a connection that closed before anyone accepted it', async () => {
