@@ -6,7 +6,7 @@
  * |---|---|---|
  * | `quichex:connection:created` | a connection object exists (client connect or server accept) | `{ connection, isServer }` |
  * | `quichex:connection:established` | the handshake completed | `{ connection }` |
- * | `quichex:connection:closed` | the connection closed and was freed | `{ connection, info }` |
+ * | `quichex:connection:closed` | the connection closed (`closed` resolves at the same moment) | `{ connection, info }` |
  * | `quichex:stream:opened` | a stream was opened locally or by the peer | `{ connection, stream }` |
  * | `quichex:stream:closed` | both sides of a stream are done | `{ connection, stream }` |
  * | `quichex:datagram` | a datagram was sent or received | `{ connection, direction: 'in' \| 'out', size }` |
