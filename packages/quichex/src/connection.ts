@@ -300,8 +300,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Closes immediately: sends one CONNECTION_CLOSE (INTERNAL_ERROR when
-   * `error` is given) without waiting for the peer, then frees everything.
+   * Closes immediately, without waiting for the peer: {@link Connection.closed}
+   * resolves and everything pending rejects now. The CONNECTION_CLOSE
+   * (INTERNAL_ERROR when `error` is given) leaves as soon as quiche lets it
+   * (a full congestion window holds it back); the native connection is freed
+   * then, within 1 s at most.
    */
   destroy(error?: unknown): void {
     this.#driver.destroy(error);
