@@ -15,7 +15,7 @@ import type {
   ConnectionInfo,
   OpenStreamOptions,
 } from './connection-types.js';
-import { type CloseInfo, describeClose } from './core/close-info.js';
+import { type CloseInfo, closeError } from './core/close-info.js';
 import {
   type ConnectionStats,
   type PathStats,
@@ -391,13 +391,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       session: (ticket) => this.#emit('session', ticket),
       handshakeFailed: (info) => {
         if (!this.#established.waiting) return;
-        this.#established.fail(
-          new QuicError(info.code, describeClose(info), {
-            errorCode: info.errorCode,
-            type: info.type,
-            remote: !info.local,
-          }),
-        );
+        this.#established.fail(closeError(info));
       },
       processed: () => {
         driver.core.sessionEvents = !driver.core.isServer && this.listenerCount('session') > 0;

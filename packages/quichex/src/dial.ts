@@ -162,22 +162,6 @@ export async function resolveAll(
   return out;
 }
 
-/** Resolves a host name to one address (IP literals as they are). */
-export async function resolveHost(host: string, family: 0 | 4 | 6 = 0): Promise<string> {
-  if (isIP(host)) return host;
-  try {
-    return (await lookup(host, { verbatim: true, family })).address;
-  } catch (err) {
-    throw new QuicError(
-      'ERR_QUIC_UNREACHABLE',
-      `cannot resolve ${host}: ${(err as NodeJS.ErrnoException).code}`,
-      {
-        cause: err,
-      },
-    );
-  }
-}
-
 /**
  * Starts a client connection to `address` on `socket` and resolves once the
  * handshake completed (or 0-RTT is possible, with `earlyData`). `setup` runs
@@ -255,8 +239,10 @@ export async function dial(
 ): Promise<Connection> {
   const checked = checkDialOptions(options);
   if (checked.signal?.aborted) throw abortReason(checked.signal);
-  const address = await resolveHost(checked.host, socket.isV6 ? 0 : 4);
-  if (!socket.isV6 && isIP(address) === 6)
-    throw new QuicError('ERR_QUIC_UNREACHABLE', `${address} is IPv6 but the endpoint's socket is IPv4`);
+  const addresses = await resolveAll(checked.host);
+  // A dual-stack socket reaches either family; an IPv4 one only IPv4.
+  const address = addresses.find((a) => socket.isV6 || isIP(a) === 4);
+  if (address === undefined)
+    throw new QuicError('ERR_QUIC_UNREACHABLE', `${addresses[0]} is IPv6 but the endpoint's socket is IPv4`);
   return dialAddress(socket, router, options, checked, address, (conn) => setup(conn));
 }

@@ -107,11 +107,7 @@ export async function migrate(
     signal?.addEventListener('abort', onAbort, { once: true });
     void conn.closed.then(() => {
       done();
-      reject(
-        driver.finished
-          ? driver.closeError
-          : new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection closed during migration'),
-      );
+      reject(driver.closeError); // settled: `closed` resolves only then
     });
   });
   driver.process();

@@ -5,7 +5,7 @@
  * @module
  */
 import * as q from '@quichex/ffi';
-import { closeCode, type QuicErrorCode } from '../errors.js';
+import { closeCode, QuicError, type QuicErrorCode } from '../errors.js';
 import * as s from './scratch.js';
 
 /** How a connection ended. */
@@ -76,6 +76,15 @@ export function describeClose(info: CloseInfo): string {
   const reason = info.reason ? `: ${info.reason}` : '';
   if (info.code === 'ERR_QUIC_IDLE_TIMEOUT') return 'the connection timed out (idle timeout)';
   return `connection closed ${who} with ${info.type} error ${info.errorCode} (${info.code})${reason}`;
+}
+
+/** The error that operations on a connection closed as `info` says reject with. */
+export function closeError(info: CloseInfo): QuicError {
+  return new QuicError(info.code, describeClose(info), {
+    errorCode: info.errorCode,
+    type: info.type,
+    remote: !info.local,
+  });
 }
 
 /** What became of 0-RTT, from BoringSSL's early-data reason. */

@@ -20,7 +20,7 @@
 import * as q from '@quichex/ffi';
 import { QuicError, quicheError } from '../errors.js';
 import { track } from '../resources.js';
-import { type CloseInfo, describeClose, readCloseInfo } from './close-info.js';
+import { type CloseInfo, closeError, readCloseInfo } from './close-info.js';
 import { nextPathEvent, type PathEvent } from './path-events.js';
 import * as s from './scratch.js';
 import { StreamIO } from './stream-io.js';
@@ -192,11 +192,7 @@ export class ConnCore {
   closedError(): QuicError {
     const info = this.#closeInfo;
     if (info === null) return new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection is closed');
-    return new QuicError(info.code, describeClose(info), {
-      errorCode: info.errorCode,
-      type: info.type,
-      remote: !info.local,
-    });
+    return closeError(info);
   }
 
   // -- packets in and out --------------------------------------------------------

@@ -27,7 +27,7 @@
 import { debuglog } from 'node:util';
 import type { SocketAddress } from '@quichex/ffi';
 import type { Application } from '../application.js';
-import { type CloseInfo, describeClose } from '../core/close-info.js';
+import { type CloseInfo, closeError } from '../core/close-info.js';
 import type { ConnCore, Sockaddr } from '../core/conn-core.js';
 import type { PathEvent } from '../core/path-events.js';
 import { QuicError } from '../errors.js';
@@ -320,13 +320,7 @@ export class ConnectionDriver implements TimerOwner, Route {
     if (this.#settled) return;
     this.#settled = true;
     this.#closeInfo = info;
-    const error =
-      cause ??
-      new QuicError(info.code, describeClose(info), {
-        errorCode: info.errorCode,
-        type: info.type,
-        remote: !info.local,
-      });
+    const error = cause ?? closeError(info);
     this.#closeError = error;
     guard('application', () => this.app.onClose(error, info.graceful));
     for (const fn of this.#onSettled.splice(0)) guard('cleanup', fn);
