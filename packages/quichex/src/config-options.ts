@@ -47,7 +47,7 @@ export interface ConfigOptions {
   maxAckDelay?: number;
   /** Forbid the peer from migrating (default false). */
   disableActiveMigration?: boolean;
-  /** Congestion control (quiche default cubic). */
+  /** Congestion control (default `'bbr2'`, the one quiche paces with; quiche's own default is cubic). */
   ccAlgorithm?: CcAlgorithm;
   /** Initial congestion window in packets, 1..1000 (quiche default 10). */
   initialCongestionWindowPackets?: number;
@@ -55,7 +55,7 @@ export interface ConfigOptions {
   hystart?: boolean;
   /** Packet pacing (quiche default true). */
   pacing?: boolean;
-  /** Pacing rate cap in bytes/s (default unlimited). */
+  /** Pacing rate cap in bytes/s, at least 125 000 (default unlimited; rounded up to whole Mbit/s). */
   maxPacingRate?: number | bigint;
   /** Cubic's idle-restart fix (quiche default true). */
   cubicIdleRestartFix?: boolean;

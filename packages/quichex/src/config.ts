@@ -59,6 +59,8 @@ export class Config {
   #earlyData = false;
   #haveCert = false;
   #logKeys = false;
+  #ccAlgorithm: CcAlgorithm = 'cubic';
+  #pacing = true;
 
   /**
    * Creates a configuration; every option is validated before anything is
@@ -95,7 +97,11 @@ export class Config {
         // quiche keeps at most this many paths and never frees the one a NAT
         // rebinding leaves behind: with quiche's default of 2, a second
         // rebinding is silently dropped. 8 leaves room for several.
-        .setActiveConnectionIdLimit(8);
+        .setActiveConnectionIdLimit(8)
+        // quiche 0.30 computes pacing times only under bbr2 (cubic and reno
+        // stamp every packet "now") and cubic fills socket buffers until they
+        // drop: bbr2 keeps loopback and LAN queues short (performance guide).
+        .setCcAlgorithm('bbr2');
       applyOptions(this, options);
     } catch (err) {
       this.free();
@@ -111,6 +117,16 @@ export class Config {
   /** @internal The native handle, for the engine. */
   get [kHandle](): q.QuicheConfig {
     return this.#h;
+  }
+
+  /** The congestion control algorithm (default `'bbr2'`). */
+  get ccAlgorithm(): CcAlgorithm {
+    return this.#ccAlgorithm;
+  }
+
+  /** Whether connections of this config pace their packets (`pacing` on and `ccAlgorithm` `'bbr2'`). */
+  get paced(): boolean {
+    return this.#pacing && this.#ccAlgorithm === 'bbr2';
   }
 
   /** ALPN protocols set on this config. */
@@ -271,6 +287,7 @@ export class Config {
       algorithm === 'bbr2' ? 'bbr2_gcongestion' : algorithm,
     );
     if (rc < 0) throw new RangeError(`ccAlgorithm ${algorithm} is not supported by this libquiche (${rc})`);
+    this.#ccAlgorithm = algorithm;
     return this;
   }
 
@@ -292,15 +309,18 @@ export class Config {
   /** Enables or disables pacing. */
   enablePacing(v: boolean): this {
     q.quiche_config_enable_pacing(this.#h, checkBool('pacing', v));
+    this.#pacing = v;
     return this;
   }
 
-  /** Caps the pacing rate (bytes/s). */
+  /**
+   * Caps the pacing rate, in bytes/s (at least 125 000, i.e. 1 Mbit/s). Only
+   * `bbr2` paces; quiche 0.30 reads this setting in whole Mbit/s there, so
+   * the cap is rounded up to a multiple of 125 000 bytes/s.
+   */
   setMaxPacingRate(bytesPerSecond: number | bigint): this {
-    q.quiche_config_set_max_pacing_rate(
-      this.#h,
-      checkInt('maxPacingRate', bytesPerSecond, 0, (1n << 64n) - 1n),
-    );
+    const rate = BigInt(checkInt('maxPacingRate', bytesPerSecond, 125_000, (1n << 64n) - 1n));
+    q.quiche_config_set_max_pacing_rate(this.#h, (rate + 124_999n) / 125_000n);
     return this;
   }
 

@@ -22,6 +22,14 @@ export interface ConnectionInfo extends NegotiatedInfo {
   readonly remotePort: number;
   /** Whether this side accepted the connection. */
   readonly isServer: boolean;
+  /**
+   * How this side paces its packets: `'user-space'` when quiche stamps each
+   * packet with a send time (the `bbr2` congestion control with `pacing` on,
+   * the defaults) and the send loop holds packets until then; `'none'`
+   * otherwise (quiche 0.30 paces only under `bbr2`). The kernel's SO_TXTIME
+   * is not used: see the performance guide.
+   */
+  readonly pacing: 'user-space' | 'none';
 }
 
 /** Options of `Connection.close()`. */

@@ -76,6 +76,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #incoming = new AsyncQueue<Stream>();
   readonly #datagrams = new AsyncQueue<Uint8Array>();
   readonly #dgramLimit: number;
+  readonly #paced: boolean;
   /** Whether someone asked for streams or datagrams through the queues (not only events). */
   #pullStreams = false;
   #pullDatagrams = false;
@@ -98,10 +99,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** @internal Created by `connect()`, `Listener` and `Endpoint`. */
   constructor(
     driver: ConnectionDriver,
-    options: { dgramRecvQueueLen: number; application?: ApplicationFactory },
+    options: { dgramRecvQueueLen: number; paced: boolean; application?: ApplicationFactory },
   ) {
     super({ captureRejections: true });
     this.#driver = driver;
+    this.#paced = options.paced;
     this.#dgramLimit = options.dgramRecvQueueLen;
     this.closed = new Promise((resolve) => {
       this.#resolveClosed = resolve;
@@ -254,6 +256,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       remoteAddress: d.peer.address,
       remotePort: d.peer.port,
       isServer: d.core.isServer,
+      pacing: this.#paced ? 'user-space' : 'none',
       ...readNegotiated(this.#live()),
     };
   }

@@ -206,6 +206,7 @@ export async function dialAddress(
   router.add(driver, scid.toString('latin1'));
   const conn = new Connection(driver, {
     dgramRecvQueueLen: config.dgram.recvQueueLen,
+    paced: config.paced,
     application: options.application,
   });
   setup(conn, driver);

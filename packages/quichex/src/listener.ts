@@ -292,6 +292,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { driver, odcidKey } = created;
     const conn = new Connection(driver, {
       dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
+      paced: this.#config.paced,
       application: this.#application,
     });
     const set = full ? this.#refusing : this.#live;

@@ -138,10 +138,17 @@ describe('GSO fallback', () => {
         return 1200;
       },
       sentTo: () => true,
+      sentAt: () => 0,
       sentFrom: () => true,
       sentToAddress: () => peer,
     };
-    transmit(source, { socket, sockets: [socket], peer, peerSockaddr: { buf: new Uint8Array(16), len: 16 } });
+    transmit(source, {
+      socket,
+      sockets: [socket],
+      peer,
+      peerSockaddr: { buf: new Uint8Array(16), len: 16 },
+      held: null,
+    });
     expect(socket.gso).toBeNull();
     await until(() => received >= total, 2000, `${total} datagrams`).catch(() => undefined);
     expect(received).toBe(total);

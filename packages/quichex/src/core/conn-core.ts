@@ -28,6 +28,31 @@ import { StreamIO } from './stream-io.js';
 const { QuicheError: E } = q;
 const UINT64_MAX = (1n << 64n) - 1n;
 const L = q.SendInfoLayout;
+/** `send_info.at` (a `timespec`: 64-bit seconds, then nanoseconds) read as 32-bit words. */
+const sendInfoWords = new Uint32Array(s.sendInfo.buffer, s.sendInfo.byteOffset, s.sendInfo.byteLength >> 2);
+const AT_WORD = L.at >> 2;
+/**
+ * CLOCK_MONOTONIC (quiche's clock, and `process.hrtime`'s) minus
+ * `performance.now()`, in ms: both tick together, so one reading converts.
+ */
+const MONOTONIC_OFFSET_MS = monotonicOffset();
+
+function monotonicOffset(): number {
+  // The first calls of either clock can be slow (lazy set-up): take the
+  // reading that two performance.now() calls bracket most tightly.
+  let best = Number.POSITIVE_INFINITY;
+  let offset = 0;
+  for (let i = 0; i < 5; i++) {
+    const before = performance.now();
+    const mono = Number(process.hrtime.bigint()) / 1e6;
+    const after = performance.now();
+    if (after - before < best) {
+      best = after - before;
+      offset = mono - (before + after) / 2;
+    }
+  }
+  return offset;
+}
 
 /** The handshake completed. */
 export interface EstablishedEvent {
@@ -235,6 +260,17 @@ export class ConnCore {
   /** Whether the last datagram leaves from `from`. */
   sentFrom(from: Sockaddr): boolean {
     return sameSockaddr(s.sendInfo, L.from, L.from_len, from);
+  }
+
+  /**
+   * When the last datagram should leave, on the `performance.now()` clock
+   * (quiche's pacing time, `send_info.at`); 0 when quiche gave none.
+   */
+  sentAt(): number {
+    const sec = sendInfoWords[AT_WORD]! + sendInfoWords[AT_WORD + 1]! * 2 ** 32;
+    const nsec = sendInfoWords[AT_WORD + 2]!;
+    if (sec === 0 && nsec === 0) return 0;
+    return sec * 1000 + nsec / 1e6 - MONOTONIC_OFFSET_MS;
   }
 
   /** The destination of the last datagram, decoded (for the rare packet not sent to the current peer). */

@@ -4,7 +4,8 @@
  * The loop, in one place:
  * - {@link ConnectionDriver.receive} feeds each UDP datagram to the core and
  *   schedules one {@link ConnectionDriver.process} per event-loop turn, so a
- *   burst of datagrams is handled as a batch;
+ *   burst of datagrams is handled as a batch (`process-queue.ts`: handshakes
+ *   first, each connection once per turn);
  * - `process()` polls the core's events (handshake done, streams, datagrams,
  *   paths, tickets) and hands them to the application and the facade, lets
  *   the application do its stream I/O, keeps the CIDs routed, then flushes;
@@ -32,8 +33,9 @@ import type { ConnCore, Sockaddr } from '../core/conn-core.js';
 import type { PathEvent } from '../core/path-events.js';
 import { QuicError } from '../errors.js';
 import type { CidRouter } from './cid-router.js';
+import { processQueue, type Schedulable } from './process-queue.js';
 import { type TimerOwner, timers } from './timers.js';
-import { type Route, transmit } from './transmit.js';
+import { dropHeld, type HeldDatagram, type Route, transmit } from './transmit.js';
 import { toSockaddr, type UdpSocket } from './udp-socket.js';
 
 const debug = debuglog('quichex');
@@ -63,12 +65,13 @@ export interface DriverOptions {
 }
 
 /** Drives one connection: input, events, output, timers, cleanup. */
-export class ConnectionDriver implements TimerOwner, Route {
+export class ConnectionDriver implements TimerOwner, Route, Schedulable {
   readonly core: ConnCore;
   socket: UdpSocket;
   readonly sockets: UdpSocket[];
   peer: SocketAddress;
   peerSockaddr: Sockaddr;
+  held: HeldDatagram | null = null;
   /** Set by the public connection right after construction. */
   app!: Application;
   events!: DriverEvents;
@@ -147,13 +150,18 @@ export class ConnectionDriver implements TimerOwner, Route {
   schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    setImmediate(this.#processNow);
+    processQueue.add(this);
   }
 
-  #processNow = (): void => {
+  /** Whether the scheduler runs this connection ahead of established ones (see `process-queue.ts`). */
+  get urgent(): boolean {
+    return !this.core.established;
+  }
+
+  runScheduled(): void {
     this.#scheduled = false;
     this.process();
-  };
+  }
 
   /** Surfaces the core's events, runs the application, then flushes. Errors destroy this connection only. */
   process(): void {
@@ -211,7 +219,7 @@ export class ConnectionDriver implements TimerOwner, Route {
     const core = this.core;
     if (core.isClosed) return;
     core.streams.queuePendingFins();
-    transmit(core, this);
+    const paced = transmit(core, this);
     const info = core.reapIfClosed();
     if (info !== null) {
       this.finish(info);
@@ -220,6 +228,7 @@ export class ConnectionDriver implements TimerOwner, Route {
     const ms = core.timeout();
     const now = performance.now();
     let deadline = ms === null ? Number.POSITIVE_INFINITY : now + ms;
+    if (paced !== 0) deadline = Math.min(deadline, paced);
     if (this.#settled) deadline = Math.min(deadline, this.#lingerUntil);
     else if (this.#keepAliveMs !== null) deadline = Math.min(deadline, this.#lastHeard + this.#keepAliveMs);
     if (deadline === Number.POSITIVE_INFINITY) timers.clear(this);
@@ -332,6 +341,7 @@ export class ConnectionDriver implements TimerOwner, Route {
     this.#released = true;
     this.core.abandon(this.#closeInfo as CloseInfo);
     timers.clear(this);
+    dropHeld(this);
     guard('routing', () => this.router.remove(this));
     // Sockets opened by migrate() belong to the connection; the first one to its owner.
     for (const socket of this.sockets.slice(1)) guard('socket', () => socket.close());
