@@ -9,19 +9,24 @@
  *
  * 1. start the server, then the uploader; wait until it is `uploading`;
  * 2. warm-up (`warmup-ms`), then `mark` (that window is dropped);
- * 3. baseline (`baseline-ms`), then `mark`: upload throughput without probes;
+ * 3. `baseline-ms`, then `mark`: the first window without probes;
  * 4. start the prober; at its `probing` line `mark` (its start-up is dropped);
  * 5. at its result `mark`: upload throughput while probes ran;
- * 6. close the uploader's stdin (it closes its connections), stop the server.
+ * 6. `baseline-ms` again, then `mark`: the second window without probes;
+ * 7. close the uploader's stdin (it closes its connections), stop the server.
  *
- * With `connections: 0` (`mixed-idle`) steps 1–3 and 5 are skipped: the
- * probes' latency on an idle server, the reference for the loaded one.
+ * Throughput without probes is that of windows 3 and 6 together: one on each
+ * side of the probes, so that a rate still drifting (a congestion window
+ * regrowing for seconds after losses, as CUBIC's does) does not bias the
+ * ratio either way. With `connections: 0` (`mixed-idle`) only the prober
+ * runs: the probes' latency on an idle server, the reference for the loaded
+ * one.
  *
  * @module
  */
 import { type Certs, peerCommand } from '../commands.js';
 import { PeerProcess, sleep } from '../proc.js';
-import type { Impl, PeerLine, UploadMark } from '../protocol.js';
+import { type Impl, type PeerLine, round3, type UploadMark } from '../protocol.js';
 import { failure, startServer, stopServer } from './pair.js';
 import type { BenchCase, Metric, Mode, RunOutcome } from './types.js';
 
@@ -52,9 +57,10 @@ export function mixedCases(mode: Mode, runs: number): BenchCase[] {
   // Probes every `interval` ms: the probe phase lasts about count × interval,
   // long enough for its upload window to mean something.
   const probes = full ? { count: 150, interval: 50 } : { count: 20, interval: 50 };
+  // Uploads take about a second to reach their pace (congestion windows, JIT): the warm-up covers it.
   const phases = full
-    ? { 'warmup-ms': 1000, 'baseline-ms': 5000 }
-    : { 'warmup-ms': 300, 'baseline-ms': 1000 };
+    ? { 'warmup-ms': 2000, 'baseline-ms': 3000 }
+    : { 'warmup-ms': 1000, 'baseline-ms': 600 };
   const timeoutMs = 30_000 + probes.count * (PROBE_TIMEOUT_MS + probes.interval);
   return [
     {
@@ -113,7 +119,7 @@ export async function runMixed(impl: Impl, c: BenchCase, certs: Certs): Promise<
     const started = await startServer(impl, c, certs);
     server = started.server;
     const port = String(started.port);
-    let baseline: UploadMark | undefined;
+    let before: UploadMark | undefined;
     if (connections > 0) {
       uploader = new PeerProcess(
         peerCommand(impl, 'client', 'mixed', ['--port', port, '--connections', String(connections)], certs),
@@ -127,7 +133,7 @@ export async function runMixed(impl: Impl, c: BenchCase, certs: Certs): Promise<
       await sleep(Number(a['warmup-ms'] ?? 0));
       await mark(uploader, impl);
       await sleep(Number(a['baseline-ms'] ?? 1000));
-      baseline = await mark(uploader, impl);
+      before = await mark(uploader, impl);
     }
 
     prober = new PeerProcess(
@@ -167,12 +173,16 @@ export async function runMixed(impl: Impl, c: BenchCase, certs: Certs): Promise<
 
     const result: Record<string, unknown> = { connections, ...(done.result ?? {}) };
     let uploadResult: Record<string, unknown> | undefined;
-    if (uploader && baseline && during) {
-      const base = mbps(baseline);
+    if (uploader && before && during) {
+      await sleep(Number(a['baseline-ms'] ?? 1000));
+      const after = await mark(uploader, impl);
+      const base = mbps({ bytes: before.bytes + after.bytes, seconds: before.seconds + after.seconds });
       const dur = mbps(during);
       Object.assign(result, {
         baselineMbps: base,
-        baselineSeconds: baseline.seconds,
+        baselineBeforeMbps: mbps(before),
+        baselineAfterMbps: mbps(after),
+        baselineSeconds: round3(before.seconds + after.seconds),
         duringMbps: dur,
         duringSeconds: during.seconds,
         uploadRatio:
