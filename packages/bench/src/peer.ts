@@ -12,7 +12,8 @@ import { unsupported } from './support.js';
 
 const USAGE = `usage: peer <${JS_IMPLS.join('|')}> <server|client> <${SCENARIOS.join('|')}>
   [--port P] [--bytes N] [--streams K] [--count C] [--concurrency K] [--new-stream]
-  [--size B] [--cert FILE --key FILE] [--local-address IP]`;
+  [--size B] [--cert FILE --key FILE] [--local-address IP] [--no-pacing]
+  mixed: uploader [--connections K]; prober --probe [--count N] [--interval MS] [--probe-timeout MS]`;
 
 function int(name: string, v: string | undefined, dflt: number, min: number): number {
   if (v === undefined) return dflt;
@@ -41,6 +42,11 @@ function parse(argv: string[]): {
       cert: { type: 'string' },
       key: { type: 'string' },
       'local-address': { type: 'string' },
+      'no-pacing': { type: 'boolean' },
+      connections: { type: 'string' },
+      probe: { type: 'boolean' },
+      interval: { type: 'string' },
+      'probe-timeout': { type: 'string' },
     },
   });
   const [impl, role, scenario] = positionals;
@@ -65,6 +71,11 @@ function parse(argv: string[]): {
       cert: values.cert,
       key: values.key,
       localAddress: values['local-address'],
+      noPacing: values['no-pacing'] === true,
+      connections: int('connections', values.connections, 4, 1),
+      probe: values.probe === true,
+      interval: int('interval', values.interval, 0, 0),
+      probeTimeout: int('probe-timeout', values['probe-timeout'], 3000, 1),
     },
   };
 }
@@ -84,7 +95,7 @@ async function load(impl: JsImpl): Promise<Peer> {
 
 async function main(): Promise<number> {
   const { impl, role, scenario, opts } = parse(process.argv.slice(2));
-  const why = unsupported(impl, scenario, opts.newStream);
+  const why = unsupported(impl, scenario, { newStream: opts.newStream, noPacing: opts.noPacing });
   if (why !== null) {
     emit({ error: `n/a: ${why}` });
     return 3;

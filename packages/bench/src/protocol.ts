@@ -13,6 +13,13 @@
  *   prints `{"error":"..."}` and exits non-zero. The idle client prints
  *   `{"ready-idle":true,"count":n,"errors":e}` once its connections are up, holds
  *   them until its stdin closes, then prints its result.
+ * - **mixed**: the server serves both kinds of stream on one port (see
+ *   {@link PROBE_LIMIT}). The uploader client (`--connections K`) prints
+ *   `{"uploading":true,"connections":K}` once every connection uploads, then a
+ *   `{"mark":{"bytes","seconds"}}` line for each `mark` line on its stdin (bytes
+ *   uploaded since the previous mark), and its result once stdin closes. The
+ *   probe client (`--probe --count N`) prints `{"probing":true}` before its
+ *   first probe, then its result.
  *
  * All traffic is on loopback (127.0.0.1).
  *
@@ -27,7 +34,7 @@ export type JsImpl = (typeof JS_IMPLS)[number];
 export const IMPLS = ['quichex', 'matrixai', 'tls', 'dgram', 'native'] as const;
 export type Impl = (typeof IMPLS)[number];
 
-export const SCENARIOS = ['bulk', 'rr', 'handshake', 'dgram', 'idle'] as const;
+export const SCENARIOS = ['bulk', 'rr', 'handshake', 'dgram', 'idle', 'mixed'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Loopback only. */
@@ -38,6 +45,17 @@ export const ALPN = 'quichex-bench';
 export const RR_SIZE = 32;
 /** Datagram payload used by raw dgram `bulk`. */
 export const DGRAM_BULK_SIZE = 1350;
+/** Size of one probe of `mixed`, and of its echo. */
+export const PROBE_SIZE = 32;
+/**
+ * The `mixed` server's one rule, the same for every impl: a stream (for TLS, a
+ * connection) whose data ends (FIN) within this many bytes is echoed back with
+ * FIN; a longer one is discarded as it arrives, and its FIN (if it ever comes)
+ * is answered by one byte and FIN, as in `bulk`.
+ */
+export const PROBE_LIMIT = 64;
+/** Upper bound on one uploader's lifetime, in case the orchestrator vanishes. */
+export const UPLOAD_MAX_MS = 15 * 60_000;
 
 export interface PeerOptions {
   port: number;
@@ -51,6 +69,16 @@ export interface PeerOptions {
   key: string | undefined;
   /** Local address for every client socket (idle with more connections than ephemeral ports). */
   localAddress: string | undefined;
+  /** Client and server: `Config` option `pacing: false` (quichex only; `--no-pacing`). */
+  noPacing: boolean;
+  /** mixed uploader: connections, one stream each, uploading until stdin closes. */
+  connections: number;
+  /** mixed: this client is the prober (`--probe`) rather than the uploader. */
+  probe: boolean;
+  /** mixed prober: milliseconds from one probe's start to the next (a late probe starts the next at once). */
+  interval: number;
+  /** mixed prober: bound on one probe (ms); past it the probe is a failure and its connection destroyed. */
+  probeTimeout: number;
 }
 
 export interface BulkResult {
@@ -59,6 +87,8 @@ export interface BulkResult {
   seconds: number;
   /** Megabytes (10^6 bytes) per second. */
   mbps: number;
+  /** Packets the sender declared lost (its connection statistics), where the impl tells. */
+  lost?: number;
   /** Raw dgram only: bytes the client sent (the others deliver every byte). */
   sentBytes?: number;
   loss?: number;
@@ -96,7 +126,46 @@ export interface IdleClientResult {
   seconds: number;
 }
 
-export type PeerResult = BulkResult | RrResult | HandshakeResult | DgramResult | IdleClientResult;
+/** What the mixed prober reports: connect-to-echo latencies of the probes that finished. */
+export interface ProbeResult {
+  /** Probes attempted. */
+  probes: number;
+  /** Probes that finished in time (the latencies are theirs). */
+  count: number;
+  /** Milliseconds, connect() started to the 32-byte echo received. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Probes that failed or ran past `--probe-timeout`. */
+  failures: number;
+  firstFailure?: string;
+}
+
+/** What the mixed uploader reports once released. */
+export interface UploadResult {
+  connections: number;
+  /** Bytes uploaded over its whole life. */
+  bytes: number;
+  seconds: number;
+  /** Packets declared lost, summed over the connections, where the impl tells. */
+  lost?: number;
+}
+
+/** One `mark` line of the mixed uploader: bytes uploaded since the previous mark (or since uploading began). */
+export interface UploadMark {
+  bytes: number;
+  seconds: number;
+}
+
+export type PeerResult =
+  | BulkResult
+  | RrResult
+  | HandshakeResult
+  | DgramResult
+  | IdleClientResult
+  | ProbeResult
+  | UploadResult;
 
 export interface MemoryStats {
   rssKb: number;
@@ -115,6 +184,9 @@ export interface PeerLine {
   result?: Record<string, unknown>;
   error?: string;
   'ready-idle'?: boolean;
+  uploading?: boolean;
+  probing?: boolean;
+  mark?: UploadMark;
   count?: number;
   errors?: number;
   firstError?: string;
@@ -149,6 +221,27 @@ export function latencySummary(samplesUs: number[]): RrResult {
     p90: r(percentile(s, 90)),
     p99: r(percentile(s, 99)),
     max: r(s[s.length - 1] ?? Number.NaN),
+  };
+}
+
+/** Summarises probe latencies (milliseconds, two decimals) and failures. */
+export function probeResult(
+  samplesMs: number[],
+  probes: number,
+  failures: number,
+  firstFailure?: string,
+): ProbeResult {
+  const s = [...samplesMs].sort((a, b) => a - b);
+  const r = (v: number): number => Math.round(v * 100) / 100;
+  return {
+    probes,
+    count: s.length,
+    p50: r(percentile(s, 50)),
+    p90: r(percentile(s, 90)),
+    p99: r(percentile(s, 99)),
+    max: r(s[s.length - 1] ?? Number.NaN),
+    failures,
+    ...(firstFailure === undefined ? {} : { firstFailure }),
   };
 }
 

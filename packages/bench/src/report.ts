@@ -72,7 +72,8 @@ export function markdown(report: BenchReport): string {
         const partial = cell.error
           ? ` ${note(`${impl}, ${r.case.id}, some runs failed: ${cell.error}`)}`
           : '';
-        return v === undefined ? `— ${partial}` : `${fmtNumber(v, m.digits)}${partial}`;
+        // An impl that does not give this figure at all (packets lost over TCP, say).
+        return v === undefined ? `n/a${partial}` : `${fmtNumber(v, m.digits)}${partial}`;
       });
       const ratioCells = anchors.map((a) => fmtRatio(r.ratios[a]?.[m.key] ?? null));
       const targets = report.targets
@@ -92,8 +93,10 @@ export function markdown(report: BenchReport): string {
         t.measured === null
           ? '—'
           : t.unit === '×'
-            ? fmtRatio(t.measured)
-            : `${fmtNumber(t.measured, 1)} ${t.unit}`;
+            ? t.digits === undefined
+              ? fmtRatio(t.measured)
+              : `${fmtNumber(t.measured, t.digits)}×`
+            : `${fmtNumber(t.measured, t.digits ?? 1)} ${t.unit}`;
       return `| ${t.description} | ${measured} | ${t.threshold} | **${t.status}**${t.note ? ` (${cellText(t.note).slice(0, 160)})` : ''} |`;
     }),
   ];

@@ -24,6 +24,7 @@ import { IMPLS, type Impl } from './protocol.js';
 import { type BenchReport, fmtNumber, updatePerformanceMd, writeOutputs } from './report.js';
 import { runIdle } from './scenarios/idle.js';
 import { allCases, filterCases } from './scenarios/index.js';
+import { runMixed } from './scenarios/mixed.js';
 import { runPair } from './scenarios/pair.js';
 import type { BenchCase, Mode, RunOutcome } from './scenarios/types.js';
 import { unsupported } from './support.js';
@@ -32,7 +33,8 @@ import { type CaseReport, evaluateTargets } from './targets.js';
 const HELP = `Usage: npm run bench [-- options]
 
   --full              the issue's sizes (bulk 256 MiB, rr 10000, handshakes 500,
-                      idle 1k/10k/100k, datagrams 100000), 3 runs each; rewrites
+                      idle 1k/10k/100k, datagrams 100000, mixed 150 probes
+                      during 4 uploads), 3 runs each; rewrites
                       the PERFORMANCE.md section when nothing is filtered
                       (default: quick mode, 1 run)
   --only LIST         implementations, comma-separated: ${IMPLS.join(',')}
@@ -138,11 +140,19 @@ async function runOne(impl: Impl, c: BenchCase, certs: Certs, mode: Mode): Promi
       ? { status: 'error', error: NATIVE_MISSING }
       : { status: 'n/a', error: NATIVE_MISSING };
   }
-  const why = unsupported(impl, c.scenario, c.args['new-stream'] === true);
+  const why = unsupported(impl, c.scenario, {
+    newStream: c.args['new-stream'] === true,
+    noPacing: c.args['no-pacing'] === true,
+  });
   if (why !== null) return { status: 'n/a', error: why };
   const tooBig = idleTooBig(impl, c);
   if (tooBig !== null) return { status: 'n/a', error: tooBig };
-  const o = c.scenario === 'idle' ? await runIdle(impl, c, certs) : await runPair(impl, c, certs);
+  const o =
+    c.scenario === 'idle'
+      ? await runIdle(impl, c, certs)
+      : c.scenario === 'mixed'
+        ? await runMixed(impl, c, certs)
+        : await runPair(impl, c, certs);
   noteIdle(impl, c, o);
   return o;
 }

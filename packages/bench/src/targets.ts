@@ -26,8 +26,12 @@ export interface TargetResult {
   unit: string;
   threshold: string;
   status: 'pass' | 'fail' | 'n/a';
+  /** Decimal places of `measured` in the table (1 when absent). */
+  digits?: number;
   note?: string;
 }
+
+type Measured = { v: number | null; note?: string };
 
 interface TargetDef {
   id: string;
@@ -36,13 +40,15 @@ interface TargetDef {
   description: string;
   unit: string;
   threshold: string;
-  value: (r: CaseReport) => { v: number | null; note?: string };
+  digits?: number;
+  /** The figure judged; `all` holds every case of the invocation, for targets across two cases. */
+  value: (r: CaseReport, all: CaseReport[]) => Measured;
   pass: (v: number, r: CaseReport) => boolean;
 }
 
 const metric =
   (key: string) =>
-  (r: CaseReport): { v: number | null; note?: string } => {
+  (r: CaseReport): Measured => {
     const cell = r.cells.quichex;
     if (!cell || cell.status !== 'ok') return { v: null, note: `quichex: ${cell?.error ?? 'not run'}` };
     return { v: cell.median[key] ?? null };
@@ -50,7 +56,7 @@ const metric =
 
 const ratio =
   (anchor: Anchor, key: string) =>
-  (r: CaseReport): { v: number | null; note?: string } => {
+  (r: CaseReport): Measured => {
     const v = r.ratios[anchor]?.[key] ?? null;
     if (v !== null) return { v };
     const a = r.cells[anchor];
@@ -58,6 +64,41 @@ const ratio =
     if (!q || q.status !== 'ok') return { v: null, note: `quichex: ${q?.error ?? 'not run'}` };
     return { v: null, note: `${anchor}: ${a?.error ?? 'not run'}` };
   };
+
+/** quichex's figure ÷ quichex's figure of another case of the same invocation. */
+const acrossCases =
+  (otherCaseId: string, key: string) =>
+  (r: CaseReport, all: CaseReport[]): Measured => {
+    const here = metric(key)(r);
+    if (here.v === null) return here;
+    const other = all.find((x) => x.case.id === otherCaseId);
+    if (!other) return { v: null, note: `${otherCaseId} not run` };
+    const there = metric(key)(other);
+    if (there.v === null || there.v === 0)
+      return { v: null, note: `${otherCaseId}: ${there.note ?? 'no figure'}` };
+    return { v: here.v / there.v };
+  };
+
+/** quichex's figure over every successful run, combined (worst case rather than median). */
+const overRuns =
+  (key: string, combine: (values: number[]) => number, what: string) =>
+  (r: CaseReport): Measured => {
+    const cell = r.cells.quichex;
+    if (!cell || cell.status !== 'ok') return { v: null, note: `quichex: ${cell?.error ?? 'not run'}` };
+    const values = cell.runs.flatMap((o) =>
+      o.status === 'ok' && typeof o.result[key] === 'number' ? [o.result[key] as number] : [],
+    );
+    if (values.length === 0) return { v: null, note: `quichex: no ${key}` };
+    return { v: combine(values), ...(values.length > 1 ? { note: `${what} of ${values.length} runs` } : {}) };
+  };
+
+/** mixed p50: quichex ÷ tls when TLS has a figure, judged with the absolute bound too. */
+const mixedP50 = (r: CaseReport): Measured => {
+  const q = metric('p50')(r);
+  if (q.v === null) return q;
+  const t = r.ratios.tls?.p50 ?? null;
+  return { v: q.v, note: t === null ? 'no tls figure' : `${t.toFixed(2)}× tls` };
+};
 
 const TARGETS: TargetDef[] = [
   {
@@ -101,6 +142,16 @@ const TARGETS: TargetDef[] = [
     pass: (v) => v >= 0.5,
   },
   {
+    id: 'bulk-pacing',
+    key: 'mbps',
+    caseId: 'bulk-1',
+    description: 'bulk, one stream, paced vs unpaced (bulk-1-unpaced, same invocation)',
+    unit: '×',
+    threshold: '≥ 0.90× unpaced',
+    value: acrossCases('bulk-1-unpaced', 'mbps'),
+    pass: (v) => v >= 0.9,
+  },
+  {
     id: 'rr-p50',
     key: 'p50',
     caseId: 'rr',
@@ -121,6 +172,17 @@ const TARGETS: TargetDef[] = [
     pass: (v) => v <= 4,
   },
   {
+    id: 'rr-native',
+    key: 'p50',
+    caseId: 'rr',
+    description: 'rr one stream p50 vs native quiche',
+    unit: '×',
+    threshold: '≤ 1.2× native',
+    digits: 2,
+    value: ratio('native', 'p50'),
+    pass: (v) => v <= 1.2,
+  },
+  {
     id: 'hs-seq',
     key: 'perSecond',
     caseId: 'handshake-seq',
@@ -139,6 +201,26 @@ const TARGETS: TargetDef[] = [
     threshold: '≥ 20× matrixai',
     value: ratio('matrixai', 'perSecond'),
     pass: (v) => v >= 20,
+  },
+  {
+    id: 'hs-seq-native',
+    key: 'perSecond',
+    caseId: 'handshake-seq',
+    description: 'sequential handshakes vs native quiche',
+    unit: '×',
+    threshold: '≥ 0.70× native',
+    value: ratio('native', 'perSecond'),
+    pass: (v) => v >= 0.7,
+  },
+  {
+    id: 'hs-conc-native',
+    key: 'perSecond',
+    caseId: 'handshake-conc',
+    description: 'concurrent handshakes (50 at a time in full mode) vs native quiche',
+    unit: '×',
+    threshold: '≥ 0.70× native',
+    value: ratio('native', 'perSecond'),
+    pass: (v) => v >= 0.7,
   },
   {
     id: 'idle-10k',
@@ -165,6 +247,83 @@ const TARGETS: TargetDef[] = [
     },
     pass: (v, r) => v === 0 && (r.cells.quichex?.median.count ?? 0) >= 100_000,
   },
+  {
+    id: 'dgram-native',
+    key: 'perSecond',
+    caseId: 'dgram',
+    description: 'datagrams 1200 B vs native quiche',
+    unit: '×',
+    threshold: '≥ 0.85× native',
+    value: ratio('native', 'perSecond'),
+    pass: (v) => v >= 0.85,
+  },
+  {
+    id: 'dgram-loss',
+    key: 'loss',
+    caseId: 'dgram',
+    description: 'datagrams 1200 B, loss',
+    unit: '%',
+    threshold: '≤ 0.1 %',
+    digits: 3,
+    value: (r) => {
+      const m = metric('loss')(r);
+      return m.v === null ? m : { v: m.v * 100 };
+    },
+    pass: (v) => v <= 0.1,
+  },
+  {
+    id: 'mixed-p50',
+    key: 'p50',
+    caseId: 'mixed',
+    description: 'mixed load: probe p50 (connect to echo) vs TLS',
+    unit: 'ms',
+    threshold: '≤ 2× tls or ≤ 10 ms',
+    digits: 2,
+    value: mixedP50,
+    pass: (v, r) => v <= 10 || (r.ratios.tls?.p50 ?? Number.POSITIVE_INFINITY) <= 2,
+  },
+  {
+    id: 'mixed-p99',
+    key: 'p99',
+    caseId: 'mixed',
+    description: 'mixed load: probe p99 vs TLS',
+    unit: '×',
+    threshold: '≤ 2× tls',
+    value: ratio('tls', 'p99'),
+    pass: (v) => v <= 2,
+  },
+  {
+    id: 'mixed-max',
+    key: 'max',
+    caseId: 'mixed',
+    description: 'mixed load: slowest probe',
+    unit: 'ms',
+    threshold: '≤ 400 ms',
+    digits: 2,
+    value: overRuns('max', (v) => Math.max(...v), 'worst'),
+    pass: (v) => v <= 400,
+  },
+  {
+    id: 'mixed-failures',
+    key: 'failures',
+    caseId: 'mixed',
+    description: 'mixed load: probes failed or past their 3 s bound',
+    unit: 'failures',
+    threshold: '0',
+    digits: 0,
+    value: overRuns('failures', (v) => v.reduce((a, b) => a + b, 0), 'sum'),
+    pass: (v) => v === 0,
+  },
+  {
+    id: 'mixed-uploads',
+    key: 'uploadRatio',
+    caseId: 'mixed',
+    description: 'mixed load: uploads during probes vs without (same run)',
+    unit: '×',
+    threshold: '≥ 0.70×',
+    value: metric('uploadRatio'),
+    pass: (v) => v >= 0.7,
+  },
 ];
 
 /** Evaluates every target whose case was run; the others are n/a. */
@@ -177,11 +336,12 @@ export function evaluateTargets(reports: CaseReport[]): TargetResult[] {
       description: t.description,
       unit: t.unit,
       threshold: t.threshold,
+      ...(t.digits === undefined ? {} : { digits: t.digits }),
     };
     const r = reports.find((x) => x.case.id === t.caseId);
     if (!r)
       return { ...base, measured: null, status: 'n/a', note: 'case not run (quick mode or --scenario)' };
-    const { v, note } = t.value(r);
+    const { v, note } = t.value(r, reports);
     if (v === null) return { ...base, measured: null, status: 'n/a', ...(note ? { note } : {}) };
     return { ...base, measured: v, status: t.pass(v, r) ? 'pass' : 'fail', ...(note ? { note } : {}) };
   });

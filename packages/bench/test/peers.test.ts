@@ -48,6 +48,8 @@ describe('quichex benchmark peers (child processes on loopback)', () => {
     expect(o.result.bytes).toBe(1024 * 1024);
     expect(o.result.streams).toBe(1);
     expectPositive(o.result, ['seconds', 'mbps']);
+    // Packets the sender declared lost, from its connection statistics (0 is common on loopback).
+    expect(typeof o.result.lost).toBe('number');
     expect(o.server).toBeDefined();
     expectPositive(o.server ?? {}, ['rssKb', 'heapKb']);
   });

@@ -19,8 +19,11 @@ const VALUED: &[&str] = &[
     "count",
     "concurrency",
     "size",
+    "connections",
+    "interval",
+    "probe-timeout",
 ];
-const FLAGS: &[&str] = &["new-stream"];
+const FLAGS: &[&str] = &["new-stream", "probe", "no-pacing"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scenario {
@@ -28,6 +31,7 @@ pub enum Scenario {
     Rr,
     Handshake,
     Dgram,
+    Mixed,
 }
 
 pub struct Args {
@@ -100,7 +104,10 @@ impl Args {
             "rr" => Ok(Scenario::Rr),
             "handshake" => Ok(Scenario::Handshake),
             "dgram" => Ok(Scenario::Dgram),
-            other => Err(format!("unknown scenario {other:?} (bulk, rr, handshake, dgram)").into()),
+            "mixed" => Ok(Scenario::Mixed),
+            other => Err(
+                format!("unknown scenario {other:?} (bulk, rr, handshake, dgram, mixed)").into(),
+            ),
         }
     }
 }

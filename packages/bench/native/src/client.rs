@@ -15,7 +15,7 @@ use crate::{emit, make_config, Args, BoxResult, Scenario, MAX_UDP_PAYLOAD};
 
 /// Any name will do: the client does not verify the certificate, but quiche
 /// sends it as SNI like a real client would.
-const SERVER_NAME: &str = "localhost";
+pub(crate) const SERVER_NAME: &str = "localhost";
 
 pub fn run(args: &Args) -> BoxResult<()> {
     let scenario = args.scenario()?;
@@ -30,6 +30,10 @@ pub fn run(args: &Args) -> BoxResult<()> {
         Scenario::Rr => rr(args, &mut config, server, deadline)?,
         Scenario::Handshake => handshake(args, &mut config, server, deadline)?,
         Scenario::Dgram => dgram(args, &mut config, server, deadline)?,
+        Scenario::Mixed if args.flag("probe") => {
+            crate::mixed::probe(args, &mut config, server, deadline)?
+        }
+        Scenario::Mixed => crate::mixed::upload(args, &mut config, server, deadline)?,
     };
     emit(&json!({ "result": result }));
     Ok(())
@@ -37,18 +41,18 @@ pub fn run(args: &Args) -> BoxResult<()> {
 
 /// One client connection on its own socket and poll: the event loop of the
 /// single-connection scenarios.
-struct Client {
-    conn: quiche::Connection,
+pub(crate) struct Client {
+    pub(crate) conn: quiche::Connection,
     sock: Socket,
     poll: Poll,
     events: Events,
-    buf: Vec<u8>,
+    pub(crate) buf: Vec<u8>,
     out: Vec<u8>,
     deadline: Instant,
 }
 
 impl Client {
-    fn connect(
+    pub(crate) fn connect(
         config: &mut quiche::Config,
         server: SocketAddr,
         deadline: Instant,
@@ -101,7 +105,7 @@ impl Client {
 
     /// One turn of the plain event loop: send everything quiche has, then
     /// block until something happens.
-    fn turn(&mut self) -> BoxResult<()> {
+    pub(crate) fn turn(&mut self) -> BoxResult<()> {
         self.flush()?;
         check_alive(&self.conn)?;
         self.wait(true)
@@ -117,13 +121,13 @@ impl Client {
     /// Says goodbye so that the server can free the connection at once
     /// rather than after the idle timeout. The draining period is not waited
     /// for: the measurement is over.
-    fn close(mut self) {
+    pub(crate) fn close(mut self) {
         let _ = self.conn.close(true, 0, b"");
         let _ = self.flush();
     }
 }
 
-fn check_alive(conn: &quiche::Connection) -> BoxResult<()> {
+pub(crate) fn check_alive(conn: &quiche::Connection) -> BoxResult<()> {
     if !conn.is_closed() {
         return Ok(());
     }
@@ -222,6 +226,7 @@ fn bulk(
         c.turn()?;
     }
     let seconds = start.elapsed().as_secs_f64();
+    let lost = c.conn.stats().lost;
     c.close();
 
     Ok(json!({
@@ -229,6 +234,7 @@ fn bulk(
         "streams": count,
         "seconds": seconds,
         "mbps": total as f64 / 1e6 / seconds,
+        "lost": lost,
     }))
 }
 

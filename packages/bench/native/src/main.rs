@@ -10,10 +10,14 @@
 //! quiche-bench server --port 0 --cert C --key K --scenario S [--streams N] [--timeout SECS]
 //! quiche-bench client --port P --scenario S [--bytes N] [--streams K] [--count C]
 //!                     [--new-stream] [--concurrency K] [--size B] [--timeout SECS]
+//! quiche-bench client --port P --scenario mixed --connections K        (uploader)
+//! quiche-bench client --port P --scenario mixed --probe [--count N]
+//!                     [--interval MS] [--probe-timeout MS]             (prober)
 //! ```
 
 mod args;
 mod client;
+mod mixed;
 mod net;
 mod server;
 
@@ -82,12 +86,22 @@ pub fn emit(v: &Value) {
     let _ = out.flush();
 }
 
-const USAGE: &str = "usage: quiche-bench server --port P --cert C --key K --scenario S [--streams N] [--timeout SECS]\n       quiche-bench client --port P --scenario S [--bytes N] [--streams K] [--count C] [--new-stream] [--concurrency K] [--size B] [--timeout SECS]\n       scenarios: bulk, rr, handshake, dgram";
+const USAGE: &str = "usage: quiche-bench server --port P --cert C --key K --scenario S [--streams N] [--timeout SECS]\n       quiche-bench client --port P --scenario S [--bytes N] [--streams K] [--count C] [--new-stream] [--concurrency K] [--size B] [--timeout SECS]\n       quiche-bench client --port P --scenario mixed (--connections K | --probe [--count N] [--interval MS] [--probe-timeout MS])\n       scenarios: bulk, rr, handshake, dgram, mixed";
+
+/// Errors starting with this tell the orchestrator that the case does not
+/// apply to this harness (exit code 3), rather than that it broke.
+pub const NOT_APPLICABLE: &str = "n/a: ";
 
 fn run() -> BoxResult<()> {
     let mut argv = std::env::args().skip(1);
     let role = argv.next().ok_or(USAGE)?;
     let args = Args::parse(argv)?;
+    if args.flag("no-pacing") {
+        return Err(format!(
+            "{NOT_APPLICABLE}the native harness never paces (it sends as soon as quiche has a packet)"
+        )
+        .into());
+    }
     match role.as_str() {
         "server" => server::run(&args),
         "client" => client::run(&args),
@@ -99,8 +113,13 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            emit(&json!({ "error": e.to_string() }));
-            ExitCode::FAILURE
+            let text = e.to_string();
+            emit(&json!({ "error": text }));
+            if text.starts_with(NOT_APPLICABLE) {
+                ExitCode::from(3)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -4,7 +4,9 @@
 //! - bulk: discard, and answer a stream's FIN with one byte and FIN;
 //! - rr: echo every byte back, FIN included;
 //! - dgram: count DATAGRAM frames, and answer a stream's FIN with the count;
-//! - handshake: nothing beyond the handshake itself.
+//! - handshake: nothing beyond the handshake itself;
+//! - mixed: echo a stream that ends within `PROBE_LIMIT` bytes (a probe), and
+//!   discard a longer one (an upload), answering its FIN, if any, like bulk.
 //!
 //! It serves until stdin reaches EOF (the orchestrator closing the pipe or
 //! dying), SIGTERM/SIGINT, or `--timeout` seconds, then prints its peak RSS.
@@ -117,6 +119,18 @@ struct Outgoing {
     fin: bool,
 }
 
+/// Same value as PROBE_LIMIT in the JS peers (protocol.ts): the one rule
+/// that tells a probe from an upload in `mixed`.
+const PROBE_LIMIT: u64 = 64;
+
+/// What `mixed` has seen of one stream so far.
+#[derive(Default)]
+struct Incoming {
+    bytes: u64,
+    /// The data, while the stream may still be a probe.
+    kept: Vec<u8>,
+}
+
 struct Conn {
     conn: quiche::Connection,
     /// Every routing key of this connection: our source CID, and the
@@ -124,6 +138,7 @@ struct Conn {
     /// carry until it has heard from us.
     ids: Vec<Vec<u8>>,
     outgoing: HashMap<u64, Outgoing>,
+    incoming: HashMap<u64, Incoming>,
     dgrams: u64,
 }
 
@@ -256,6 +271,7 @@ impl Server {
                 conn,
                 ids,
                 outgoing: HashMap::new(),
+                incoming: HashMap::new(),
                 dgrams: 0,
             },
         );
@@ -292,6 +308,24 @@ fn serve_streams(c: &mut Conn, scenario: Scenario, buf: &mut [u8]) {
                 }
                 Scenario::Dgram if fin => {
                     queue(&mut c.outgoing, id, c.dgrams.to_string().as_bytes(), true)
+                }
+                Scenario::Mixed => {
+                    let s = c.incoming.entry(id).or_default();
+                    s.bytes += len as u64;
+                    if s.bytes <= PROBE_LIMIT {
+                        s.kept.extend_from_slice(&buf[..len]);
+                    } else if !s.kept.is_empty() {
+                        s.kept = Vec::new();
+                    }
+                    if fin {
+                        let s = c.incoming.remove(&id).unwrap_or_default();
+                        let reply: &[u8] = if s.bytes <= PROBE_LIMIT {
+                            &s.kept
+                        } else {
+                            b"x"
+                        };
+                        queue(&mut c.outgoing, id, reply, true);
+                    }
                 }
                 _ => {}
             }

@@ -27,6 +27,7 @@ import {
   latencySummary,
   type PeerOptions,
   type PeerResult,
+  PROBE_SIZE,
   RR_SIZE,
   type Scenario,
 } from '../protocol.js';
@@ -38,6 +39,14 @@ import {
   dgramResult,
   newDgramCounter,
 } from './dgram-count.js';
+import {
+  type Probed,
+  ProbeOrUpload,
+  runProber,
+  runUploader,
+  type Upload,
+  type UploadState,
+} from './mixed.js';
 
 const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -53,6 +62,7 @@ function config(scenario: Scenario, opts: PeerOptions, server: boolean): Config 
     initialMaxStreamDataBidiRemote: 16 * MiB,
     initialMaxStreamDataUni: 16 * MiB,
     initialMaxStreamsBidi: 100_000,
+    ...(opts.noPacing ? { pacing: false } : {}),
     ...(scenario === 'dgram' ? { dgram: { recvQueueLen: 10_000, sendQueueLen: 1000 } } : {}),
     ...(server
       ? { certChainFile: required(opts.cert, '--cert'), privKeyFile: required(opts.key, '--key') }
@@ -84,6 +94,36 @@ async function echo(stream: Stream): Promise<void> {
   await stream.end();
 }
 
+/** mixed: echo a stream that ends within PROBE_LIMIT bytes, discard a longer one. */
+async function probeOrUpload(stream: Stream): Promise<void> {
+  const rule = new ProbeOrUpload();
+  for (;;) {
+    const c = await stream.read();
+    if (c === null) break;
+    rule.push(c);
+  }
+  await stream.end(rule.reply());
+}
+
+function serveStream(stream: Stream, scenario: Scenario, counter: DgramCounter | null): Promise<void> {
+  switch (scenario) {
+    case 'bulk':
+      return discardThenAck(stream);
+    case 'mixed':
+      return probeOrUpload(stream);
+    case 'dgram':
+      if (counter)
+        return countingReply(
+          counter,
+          async () => (await stream.readAll()).length,
+          (text) => stream.end(text),
+        );
+      return echo(stream);
+    default:
+      return echo(stream);
+  }
+}
+
 async function serveConnection(conn: Connection, scenario: Scenario): Promise<void> {
   let counter: DgramCounter | null = null;
   if (scenario === 'dgram') {
@@ -92,16 +132,7 @@ async function serveConnection(conn: Connection, scenario: Scenario): Promise<vo
     conn.on('datagram', () => c.count());
   }
   for await (const stream of conn.streams()) {
-    const handle =
-      scenario === 'bulk'
-        ? discardThenAck(stream)
-        : scenario === 'dgram' && counter
-          ? countingReply(
-              counter,
-              async () => (await stream.readAll()).length,
-              (text) => stream.end(text),
-            )
-          : echo(stream);
+    const handle = serveStream(stream, scenario, counter);
     handle.catch(() => stream.reset(1));
   }
 }
@@ -154,7 +185,8 @@ async function bulk(opts: PeerOptions): Promise<BulkResult> {
         if (r.length !== 1) throw new Error(`expected a 1-byte reply, got ${r.length} bytes`);
       }),
     );
-    return bulkResult(opts.bytes, opts.streams, performance.now() - t0);
+    const ms = performance.now() - t0;
+    return { ...bulkResult(opts.bytes, opts.streams, ms), lost: conn.stats().lost };
   } finally {
     await withTimeout(conn.close(), 5000, 'close').catch(() => conn.destroy());
   }
@@ -256,6 +288,70 @@ async function idle(opts: PeerOptions, hooks: ClientHooks): Promise<IdleClientRe
   return { count: items.length, errors, seconds };
 }
 
+/** mixed uploader: one connection, one stream, 64 KiB writes until told to stop. */
+async function openUpload(cfg: Config, opts: PeerOptions, state: UploadState): Promise<Upload> {
+  const conn = await dial(cfg, opts);
+  const chunk = payload(CHUNK);
+  const running = (async () => {
+    const s = await conn.openStream();
+    while (!state.stopped) {
+      await s.write(chunk);
+      state.bytes += chunk.length;
+    }
+  })();
+  // Failures are reported through `running` by the uploader; this only keeps them handled.
+  running.catch(() => undefined);
+  let lost: number | undefined;
+  return {
+    running,
+    lost: () => {
+      try {
+        lost = conn.stats().lost;
+      } catch {
+        // closed already: the last figure read stands
+      }
+      return lost;
+    },
+    close: async () => {
+      await withTimeout(conn.close(), 3000, 'close').catch(() => conn.destroy());
+    },
+  };
+}
+
+/** mixed probe: a new connection, one stream, 32 bytes with FIN, the echo back. */
+async function probeOnce(cfg: Config, opts: PeerOptions, signal: AbortSignal): Promise<Probed> {
+  const msg = payload(PROBE_SIZE, 0x70);
+  const t0 = performance.now();
+  const conn = await connect({ host: HOST, port: opts.port, config: cfg, signal });
+  const onAbort = (): void => conn.destroy();
+  signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal.aborted) throw signal.reason;
+    const s = await conn.openStream();
+    await s.end(msg);
+    let got = 0;
+    while (got < PROBE_SIZE) {
+      const c = await s.read();
+      if (c === null) throw new Error(`the echo ended after ${got} of ${PROBE_SIZE} bytes`);
+      got += c.length;
+    }
+    const ms = performance.now() - t0;
+    return { ms, close: () => withTimeout(conn.close(), 5000, 'close').catch(() => conn.destroy()) };
+  } catch (err) {
+    conn.destroy();
+    throw err;
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function mixed(opts: PeerOptions): Promise<PeerResult> {
+  const cfg = config('mixed', opts, false);
+  return opts.probe
+    ? runProber(opts, (signal) => probeOnce(cfg, opts, signal))
+    : runUploader(opts, (state) => openUpload(cfg, opts, state));
+}
+
 export const quichexPeer: Peer = {
   server,
   client(scenario, opts, hooks) {
@@ -270,6 +366,8 @@ export const quichexPeer: Peer = {
         return datagrams(opts);
       case 'idle':
         return idle(opts, hooks);
+      case 'mixed':
+        return mixed(opts);
     }
   },
 };

@@ -1,6 +1,8 @@
 /**
  * Node's TLS 1.3 over TCP (`node:tls`), with the same certificate as the
  * QUIC peers. K streams are K sockets; `rr --new-stream` has no equivalent.
+ * In `mixed` a probe is a new TLS connection whose 32 bytes end with the
+ * client's half-close, and an upload is a connection that never ends.
  *
  * @module
  */
@@ -28,9 +30,18 @@ import {
   latencySummary,
   type PeerOptions,
   type PeerResult,
+  PROBE_SIZE,
   RR_SIZE,
   type Scenario,
 } from '../protocol.js';
+import {
+  type Probed,
+  ProbeOrUpload,
+  runProber,
+  runUploader,
+  type Upload,
+  type UploadState,
+} from './mixed.js';
 
 const CHUNK = 64 * 1024;
 
@@ -39,6 +50,12 @@ function serveSocket(socket: tls.TLSSocket, scenario: Scenario): void {
   if (scenario === 'bulk') {
     socket.on('data', () => undefined);
     socket.on('end', () => socket.end(Buffer.of(1)));
+  } else if (scenario === 'mixed') {
+    // A probe's echo must not wait for Nagle; uploads write 64 KiB at a time anyway.
+    socket.setNoDelay(true);
+    const rule = new ProbeOrUpload();
+    socket.on('data', (d: Buffer) => rule.push(d));
+    socket.on('end', () => socket.end(rule.reply()));
   } else if (scenario === 'rr') {
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => socket.write(d));
@@ -192,6 +209,82 @@ async function idle(opts: PeerOptions, hooks: ClientHooks): Promise<IdleClientRe
   return { count: items.length, errors, seconds };
 }
 
+/** mixed uploader: one TLS connection, 64 KiB writes (with backpressure) until told to stop. */
+async function openUpload(opts: PeerOptions, state: UploadState): Promise<Upload> {
+  const socket = await dial(opts);
+  const chunk = payload(CHUNK);
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  const running = (async () => {
+    while (!state.stopped) {
+      if (socket.destroyed) throw new Error('the upload connection closed');
+      const ok = socket.write(chunk);
+      state.bytes += chunk.length;
+      if (!ok) await Promise.race([once(socket, 'drain'), closed]);
+    }
+  })();
+  running.catch(() => undefined);
+  return {
+    running,
+    lost: () => undefined,
+    close: async () => {
+      socket.destroy();
+      await closed;
+    },
+  };
+}
+
+/** mixed probe: a new TLS connection, 32 bytes and half-close, the 32-byte echo back. */
+function probeOnce(opts: PeerOptions, signal: AbortSignal): Promise<Probed> {
+  const msg = payload(PROBE_SIZE, 0x70);
+  const t0 = performance.now();
+  return new Promise<Probed>((resolve, reject) => {
+    const socket = tls.connect({
+      host: HOST,
+      port: opts.port,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.3',
+    });
+    socket.setNoDelay(true);
+    let got = 0;
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      signal.removeEventListener('abort', onAbort);
+      return true;
+    };
+    const fail = (err: unknown): void => {
+      socket.destroy();
+      if (settle()) reject(err);
+    };
+    const onAbort = (): void => fail(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', fail);
+    socket.once('secureConnect', () => socket.end(msg));
+    socket.on('data', (d: Buffer) => {
+      got += d.length;
+      if (got < PROBE_SIZE) return;
+      const ms = performance.now() - t0;
+      if (settle())
+        resolve({
+          ms,
+          close: async () => {
+            socket.destroy();
+          },
+        });
+    });
+    socket.once('end', () => {
+      if (got < PROBE_SIZE) fail(new Error(`the echo ended after ${got} of ${PROBE_SIZE} bytes`));
+    });
+  });
+}
+
+function mixed(opts: PeerOptions): Promise<PeerResult> {
+  return opts.probe
+    ? runProber(opts, (signal) => probeOnce(opts, signal))
+    : runUploader(opts, (state) => openUpload(opts, state));
+}
+
 export const tlsPeer: Peer = {
   server,
   client(scenario, opts, hooks) {
@@ -204,6 +297,8 @@ export const tlsPeer: Peer = {
         return handshake(opts);
       case 'idle':
         return idle(opts, hooks);
+      case 'mixed':
+        return mixed(opts);
       default:
         throw new Error(`tls: ${scenario} is not supported`);
     }

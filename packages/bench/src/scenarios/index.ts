@@ -3,6 +3,7 @@ import { bulkCases } from './bulk.js';
 import { dgramCases } from './dgram.js';
 import { handshakeCases } from './handshake.js';
 import { idleCases } from './idle.js';
+import { mixedCases } from './mixed.js';
 import { rrCases } from './rr.js';
 import type { BenchCase, Mode } from './types.js';
 
@@ -13,6 +14,7 @@ export function allCases(mode: Mode, runs: number): BenchCase[] {
     ...handshakeCases(mode, runs),
     ...idleCases(mode, runs),
     ...dgramCases(mode, runs),
+    ...mixedCases(mode, runs),
   ];
 }
 

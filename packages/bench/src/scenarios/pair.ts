@@ -27,7 +27,9 @@ export async function startServer(
   c: BenchCase,
   certs: Certs,
 ): Promise<{ server: PeerProcess; port: number }> {
-  const server = new PeerProcess(peerCommand(impl, 'server', c.scenario, ['--port', '0'], certs));
+  const server = new PeerProcess(
+    peerCommand(impl, 'server', c.scenario, ['--port', '0', ...caseFlags(c.serverArgs ?? {})], certs),
+  );
   try {
     const ready = await server.waitLine((l) => l.ready === true, READY_TIMEOUT_MS, `${impl} server start`);
     if (typeof ready.port !== 'number' || ready.port <= 0)

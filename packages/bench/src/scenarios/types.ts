@@ -25,8 +25,10 @@ export interface BenchCase {
   id: string;
   scenario: Scenario;
   title: string;
-  /** Client flags (without --port). */
+  /** Client flags (without --port); for `mixed`, the phases' sizes (see scenarios/mixed.ts). */
   args: Record<string, number | boolean>;
+  /** Server flags (without --port), when the case needs any. */
+  serverArgs?: Record<string, number | boolean>;
   metrics: Metric[];
   /** Bound on one run (server start to client result). */
   timeoutMs: number;
