@@ -3,9 +3,10 @@
 # for boring-sys/bindgen) and for the tests (openssl CLI for certificates,
 # python3-venv for the aioquic interop peer, ngtcp2-client/ngtcp2-server for
 # the ngtcp2 interop peer: gtlsclient and gtlsserver, ngtcp2 0.12.1 on Debian
-# bookworm). Installs only what is missing.
+# bookworm), iproute2 for `ss` (a test reads socket buffer sizes). Installs only
+# what is missing.
 set -euo pipefail
-packages=(cmake make gcc g++ libclang-dev git openssl python3 python3-venv pkg-config ngtcp2-client ngtcp2-server)
+packages=(cmake make gcc g++ libclang-dev git openssl python3 python3-venv pkg-config ngtcp2-client ngtcp2-server iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -69,7 +69,7 @@ export interface PeerOptions {
   key: string | undefined;
   /** Local address for every client socket (idle with more connections than ephemeral ports). */
   localAddress: string | undefined;
-  /** Client and server: `Config` option `pacing: false` (quichex only; `--no-pacing`). */
+  /** Client and server: `Config` options `pacing: false, ccAlgorithm: 'cubic'` (quichex only; `--no-pacing`). */
   noPacing: boolean;
   /** mixed uploader: connections, one stream each, uploading until stdin closes. */
   connections: number;

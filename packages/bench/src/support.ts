@@ -10,7 +10,7 @@ import type { Impl, Scenario } from './protocol.js';
 export interface CaseTraits {
   /** `rr --new-stream`. */
   newStream?: boolean;
-  /** `--no-pacing`: quichex's Config option `pacing: false`. */
+  /** `--no-pacing`: quichex's Config options `pacing: false, ccAlgorithm: 'cubic'`. */
   noPacing?: boolean;
 }
 

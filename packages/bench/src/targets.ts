@@ -145,7 +145,7 @@ const TARGETS: TargetDef[] = [
     id: 'bulk-pacing',
     key: 'mbps',
     caseId: 'bulk-1',
-    description: 'bulk, one stream, paced vs unpaced (bulk-1-unpaced, same invocation)',
+    description: 'bulk, one stream, bbr2 paced vs cubic unpaced (bulk-1-unpaced, same invocation)',
     unit: '×',
     threshold: '≥ 0.90× unpaced',
     value: acrossCases('bulk-1-unpaced', 'mbps'),

@@ -10,7 +10,7 @@ import type { Connection } from './connection.js';
 import { type CheckedDial, checkDialOptions, type DialOptions, dialAddress, resolveAll } from './dial.js';
 import { CidRouter } from './driver/cid-router.js';
 import type { ConnectionDriver } from './driver/conn-driver.js';
-import { openClientSocket, UdpSocket } from './driver/udp-socket.js';
+import { checkSocketBufferSize, openClientSocket, UdpSocket } from './driver/udp-socket.js';
 import { abortReason, QuicError } from './errors.js';
 import { checkInt, checkPort, describe } from './validate.js';
 
@@ -66,6 +66,7 @@ export async function connect(options: ConnectOptions): Promise<Connection> {
   if (options.gso !== undefined && typeof options.gso !== 'boolean') {
     throw new TypeError(`gso must be a boolean, got ${describe(options.gso)}`);
   }
+  checkSocketBufferSize(options.socketBufferSize);
   const attemptDelay = checkInt('attemptDelay', options.attemptDelay ?? 250, 10, 60_000) as number;
   if (options.lookup !== undefined && typeof options.lookup !== 'function')
     throw new TypeError(`lookup must be a function, got ${describe(options.lookup)}`);
@@ -109,18 +110,21 @@ async function connectTo(
 ): Promise<Connection> {
   const { host, port } = checked;
   const v6 = isIP(address) === 6;
+  const bufferSize = checkSocketBufferSize(options.socketBufferSize);
   const udp = await openClientSocket(
     v6,
     options.localAddress ?? (v6 ? '::' : '0.0.0.0'),
     localPort,
     address,
     port,
+    bufferSize,
   );
   if (checked.signal?.aborted) {
     udp.close();
     throw abortReason(checked.signal);
   }
   const socket = new UdpSocket(udp, checked.config.maxSendUdpPayloadSize, true, options.gso ?? true);
+  socket.bufferSize = bufferSize;
   const wire = (conn: Connection, driver: ConnectionDriver): void => {
     driver.onReleased(() => socket.close());
     udp.on('message', (msg, rinfo) => driver.receive(msg, rinfo.address, rinfo.port, socket));

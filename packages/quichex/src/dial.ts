@@ -62,6 +62,13 @@ export interface DialOptions extends ConnectionLogOptions {
    */
   gso?: boolean;
   /**
+   * Receive and send buffer size asked of the kernel for the UDP socket, in
+   * bytes (default 4 MiB; Linux caps it at `net.core.rmem_max`/`wmem_max`).
+   * Smaller buffers drop bursts; larger ones queue more behind a busy
+   * process: see the performance guide's "Socket buffers".
+   */
+  socketBufferSize?: number;
+  /**
    * Keep a quiet connection open: after this many ms without hearing from
    * the peer, send an ack-eliciting packet (a PING), which the peer answers.
    * `true` picks half the idle timeout. Default off: an idle connection

@@ -15,7 +15,7 @@ import type { Connection } from './connection.js';
 import { type DialOptions, dial } from './dial.js';
 import { CidRouter, type LongHeader, unknownVersionHeader } from './driver/cid-router.js';
 import type { ConnectionDriver } from './driver/conn-driver.js';
-import { SOCKET_BUFFER_SIZE, UdpSocket } from './driver/udp-socket.js';
+import { checkSocketBufferSize, UdpSocket } from './driver/udp-socket.js';
 import { QuicError } from './errors.js';
 import { Listener, type ListenOptions } from './listener.js';
 import { checkBool, checkPort, describe } from './validate.js';
@@ -34,6 +34,13 @@ export interface EndpointOptions {
    * one `dgram` send per datagram otherwise (default `true`).
    */
   gso?: boolean;
+  /**
+   * Receive and send buffer size asked of the kernel for the UDP socket, in
+   * bytes (default 4 MiB; Linux caps it at `net.core.rmem_max`/`wmem_max`).
+   * Smaller buffers drop bursts; larger ones queue more behind a busy
+   * process: see the performance guide's "Socket buffers".
+   */
+  socketBufferSize?: number;
 }
 
 /** Events of an {@link Endpoint}. */
@@ -116,7 +123,7 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
    * Accepts connections on this endpoint's socket. At most one listener per
    * endpoint; closing the listener leaves the endpoint open.
    */
-  listen(options: Omit<ListenOptions, 'host' | 'port' | 'gso'>): Listener {
+  listen(options: Omit<ListenOptions, 'host' | 'port' | 'gso' | 'socketBufferSize'>): Listener {
     return new Listener(this, options, false);
   }
 
@@ -125,7 +132,9 @@ export class Endpoint extends EventEmitter<EndpointEvents> {
    * literal of the socket's family, or a name that resolves to one).
    * Resolves once the handshake completed.
    */
-  connect(options: Omit<DialOptions, 'localAddress' | 'localPort' | 'gso'>): Promise<Connection> {
+  connect(
+    options: Omit<DialOptions, 'localAddress' | 'localPort' | 'gso' | 'socketBufferSize'>,
+  ): Promise<Connection> {
     if (this.#closing) return Promise.reject(new QuicError('ERR_QUIC_DESTROYED', 'the endpoint is closed'));
     return dial(this.#socket, this.#router, options, (conn) => {
       this.#dialled.add(conn);
@@ -193,18 +202,21 @@ export async function createEndpoint(options: EndpointOptions = {}): Promise<End
   if (options.host !== undefined && typeof options.host !== 'string')
     throw new TypeError('host must be a string');
   if (options.gso !== undefined) checkBool('gso', options.gso);
-  const socket = await bindSocket(options.host, port);
-  return new Endpoint(new UdpSocket(socket, 1350, false, options.gso ?? true));
+  const bufferSize = checkSocketBufferSize(options.socketBufferSize);
+  const socket = await bindSocket(options.host, port, bufferSize);
+  const udp = new UdpSocket(socket, 1350, false, options.gso ?? true);
+  udp.bufferSize = bufferSize;
+  return new Endpoint(udp);
 }
 
-async function bindSocket(host: string | undefined, port: number): Promise<dgram.Socket> {
+async function bindSocket(host: string | undefined, port: number, bufferSize: number): Promise<dgram.Socket> {
   const tryBind = (type: 'udp4' | 'udp6', address: string): Promise<dgram.Socket> =>
     new Promise((resolve, reject) => {
       const socket = dgram.createSocket({
         type,
         ipv6Only: false,
-        recvBufferSize: SOCKET_BUFFER_SIZE,
-        sendBufferSize: SOCKET_BUFFER_SIZE,
+        recvBufferSize: bufferSize,
+        sendBufferSize: bufferSize,
       });
       socket.once('error', (err) => {
         socket.close();

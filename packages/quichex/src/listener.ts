@@ -72,6 +72,13 @@ export interface ListenOptions extends ConnectionLogOptions {
    * one `dgram` send per datagram otherwise (default `true`).
    */
   gso?: boolean;
+  /**
+   * Receive and send buffer size asked of the kernel for the UDP socket, in
+   * bytes (default 4 MiB; Linux caps it at `net.core.rmem_max`/`wmem_max`).
+   * Smaller buffers drop bursts; larger ones queue more behind a busy
+   * process: see the performance guide's "Socket buffers".
+   */
+  socketBufferSize?: number;
   /** Keep quiet connections open with ack-eliciting packets (see `ConnectOptions.keepAlive`; default off). */
   keepAlive?: boolean | number;
   /** An application protocol that drives each connection's streams instead of the raw stream API. */
@@ -400,7 +407,12 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   keepAliveInterval(options.keepAlive, options.config.maxIdleTimeout);
   const signal = checkSignal(options.signal);
   if (signal?.aborted) throw signal.reason;
-  const endpoint = await createEndpoint({ host: options.host, port, gso: options.gso });
+  const endpoint = await createEndpoint({
+    host: options.host,
+    port,
+    gso: options.gso,
+    socketBufferSize: options.socketBufferSize,
+  });
   const listener = new Listener(endpoint, options, true);
   signal?.addEventListener('abort', () => void listener.close(), { once: true });
   return listener;

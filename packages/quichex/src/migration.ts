@@ -41,8 +41,10 @@ export async function migrate(
     options.localPort ?? 0,
     driver.peer.address,
     driver.peer.port,
+    driver.socket.bufferSize,
   );
   const socket = new UdpSocket(udp, driver.socket.packetSize, true);
+  socket.bufferSize = driver.socket.bufferSize;
   const handle = core.handle;
   if (handle === null) {
     socket.close();

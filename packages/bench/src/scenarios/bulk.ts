@@ -1,7 +1,8 @@
 /**
  * Bulk transfer: N bytes over K streams, each with FIN, each answered by 1
- * byte + FIN. `bulk-1-unpaced` is quichex alone with pacing off on both sides
- * (`--no-pacing`), to weigh what pacing costs against `bulk-1`.
+ * byte + FIN. `bulk-1-unpaced` is quichex alone with its previous defaults
+ * on both sides (`--no-pacing`: cubic, unpaced), to weigh what bbr2 with
+ * pacing costs against `bulk-1`.
  */
 import { type BenchCase, MiB, type Mode } from './types.js';
 
@@ -27,7 +28,7 @@ export function bulkCases(mode: Mode, runs: number): BenchCase[] {
   cases.splice(1, 0, {
     id: 'bulk-1-unpaced',
     scenario: 'bulk',
-    title: `bulk ${bytes / MiB} MiB, 1 stream, pacing off (quichex)`,
+    title: `bulk ${bytes / MiB} MiB, 1 stream, cubic unpaced (quichex)`,
     args: { bytes, streams: 1, 'no-pacing': true },
     serverArgs: { 'no-pacing': true },
     metrics: [...metrics],

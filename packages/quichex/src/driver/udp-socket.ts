@@ -13,17 +13,25 @@ import { createGsoSender, encodeSockaddr, type GsoSender, RecvInfo, type SocketA
 import type { Sockaddr } from '../core/conn-core.js';
 import { QuicError } from '../errors.js';
 import { track } from '../resources.js';
+import { checkInt } from '../validate.js';
 import { socketFd } from './socket-fd.js';
 
 const debug = debuglog('quichex');
 
 /**
- * Socket buffer size asked of the kernel for both directions. Linux's
- * default (208 KiB) holds under a hundred full-size packets, fewer than one
- * congestion window at loopback speeds, so bursts overflow it and count as
- * loss. The kernel caps the request at `net.core.rmem_max`/`wmem_max`.
+ * Socket buffer size asked of the kernel for both directions by default.
+ * Linux's own default (208 KiB) holds under a hundred full-size packets, so
+ * bursts overflow it and count as loss, and a lost Initial costs a client a
+ * one-second retransmission timeout. The kernel caps the request at
+ * `net.core.rmem_max`/`wmem_max`.
  */
 export const SOCKET_BUFFER_SIZE = 4 * 1024 * 1024;
+
+/** Validates a `socketBufferSize` option (64 KiB to 1 GiB); returns the size to ask for. */
+export function checkSocketBufferSize(value: unknown): number {
+  if (value === undefined) return SOCKET_BUFFER_SIZE;
+  return checkInt('socketBufferSize', value, 64 * 1024, 1024 * 1024 * 1024) as number;
+}
 
 let gsoSender: GsoSender | null | undefined;
 
@@ -49,6 +57,8 @@ export class UdpSocket {
   readonly recvInfo = new RecvInfo();
   /** Whether the socket is connected to one peer (clients): sends then name no address. */
   readonly connected: boolean;
+  /** The buffer size asked for (a migration's new socket asks the same). */
+  bufferSize = SOCKET_BUFFER_SIZE;
   readonly #v6: boolean;
   /** Size of the packet buffers (the largest UDP payload this side sends). */
   #packetSize: number;
@@ -193,12 +203,13 @@ export function openClientSocket(
   localPort: number,
   address: string,
   port: number,
+  bufferSize: number,
 ): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket({
       type: v6 ? 'udp6' : 'udp4',
-      recvBufferSize: SOCKET_BUFFER_SIZE,
-      sendBufferSize: SOCKET_BUFFER_SIZE,
+      recvBufferSize: bufferSize,
+      sendBufferSize: bufferSize,
     });
     const fail = (err: NodeJS.ErrnoException): void => {
       socket.close();
