@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 use serde_json::{json, Value};
 
+use crate::link::{Fleet, Link};
 use crate::net::{self, Socket, RECV_BUF_LEN};
 use crate::{emit, make_config, Args, BoxResult, Scenario, MAX_UDP_PAYLOAD};
 
@@ -58,15 +59,7 @@ impl Client {
         deadline: Instant,
     ) -> BoxResult<Client> {
         let poll = Poll::new()?;
-        let mut sock = Socket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-        sock.register(poll.registry(), Token(0))?;
-        let conn = quiche::connect(
-            Some(SERVER_NAME),
-            &net::new_cid(),
-            sock.local_addr(),
-            server,
-            config,
-        )?;
+        let Link { conn, sock } = Link::dial(poll.registry(), Token(0), config, server)?;
         Ok(Client {
             conn,
             sock,
@@ -90,11 +83,7 @@ impl Client {
         } else {
             Duration::ZERO
         };
-        if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(e.into());
-            }
-        }
+        net::poll_events(&mut self.poll, &mut self.events, wait)?;
         if Instant::now() >= self.deadline {
             return Err("timed out (see --timeout)".into());
         }
@@ -122,8 +111,29 @@ impl Client {
     /// rather than after the idle timeout. The draining period is not waited
     /// for: the measurement is over.
     pub(crate) fn close(mut self) {
-        let _ = self.conn.close(true, 0, b"");
-        let _ = self.flush();
+        net::goodbye(&mut self.conn, &mut self.sock, &mut self.out);
+    }
+
+    /// Reads stream `id` for as long as it has data, handing each piece and
+    /// whether it ends the stream to `on_data`; stops after the FIN.
+    pub(crate) fn read_stream(
+        &mut self,
+        id: u64,
+        mut on_data: impl FnMut(&[u8], bool),
+    ) -> BoxResult<()> {
+        while self.conn.stream_readable(id) {
+            match self.conn.stream_recv(id, &mut self.buf) {
+                Ok((n, fin)) => {
+                    on_data(&self.buf[..n], fin);
+                    if fin {
+                        break;
+                    }
+                }
+                Err(quiche::Error::Done) => break,
+                Err(e) => return Err(format!("stream {id} recv: {e}").into()),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -272,19 +282,10 @@ fn rr(
                     Err(e) => return Err(format!("stream {id} send: {e}").into()),
                 }
             }
-            while c.conn.stream_readable(id) {
-                match c.conn.stream_recv(id, &mut c.buf) {
-                    Ok((n, f)) => {
-                        received += n;
-                        fin |= f;
-                        if f {
-                            break;
-                        }
-                    }
-                    Err(quiche::Error::Done) => break,
-                    Err(e) => return Err(format!("stream {id} recv: {e}").into()),
-                }
-            }
+            c.read_stream(id, |data, f| {
+                received += data.len();
+                fin |= f;
+            })?;
             if received >= SIZE && fin {
                 break;
             }
@@ -295,11 +296,8 @@ fn rr(
     c.close();
 
     micros.sort_by(f64::total_cmp);
-    // Nearest-rank percentiles: always a latency that was actually observed.
-    let pct = |p: f64| {
-        let rank = ((p / 100.0) * micros.len() as f64).ceil() as usize;
-        round1(micros[rank.clamp(1, micros.len()) - 1])
-    };
+    // `count` is at least 1, so there is always a rank.
+    let pct = |p: f64| round1(nearest_rank(&micros, p).unwrap());
     Ok(json!({
         "count": count,
         "newStream": new_stream,
@@ -308,6 +306,16 @@ fn rr(
         "p99": pct(99.0),
         "max": round1(*micros.last().unwrap()),
     }))
+}
+
+/// The nearest-rank percentile `p` of `sorted`: always a value that was
+/// actually observed. None when there are none.
+pub(crate) fn nearest_rank(sorted: &[f64], p: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    Some(sorted[rank.clamp(1, sorted.len()) - 1])
 }
 
 fn round1(v: f64) -> f64 {
@@ -329,47 +337,31 @@ fn handshake(
 
     // Each attempt has its own socket (as a fresh client process or a
     // quichex connect() would), registered under its slot's token.
-    struct Attempt {
-        conn: quiche::Connection,
-        sock: Socket,
-    }
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(concurrency.max(8));
-    let mut slots: Vec<Option<Attempt>> = (0..concurrency).map(|_| None).collect();
-    let mut buf = vec![0; RECV_BUF_LEN];
-    let mut out = vec![0; MAX_UDP_PAYLOAD];
+    let mut fleet = Fleet::new(concurrency, concurrency.max(8), deadline)?;
     let (mut started, mut finished) = (0, 0);
 
     let start = Instant::now();
     while finished < count {
-        for (i, slot) in slots.iter_mut().enumerate() {
-            if slot.is_none() && started < count {
-                let mut sock = Socket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-                sock.register(poll.registry(), Token(i))?;
-                let conn = quiche::connect(
-                    Some(SERVER_NAME),
-                    &net::new_cid(),
-                    sock.local_addr(),
-                    server,
-                    config,
-                )?;
-                *slot = Some(Attempt { conn, sock });
+        for i in 0..concurrency {
+            if fleet.slots[i].is_none() && started < count {
+                fleet.dial(i, config, server)?;
                 started += 1;
             }
         }
 
         let mut freed = false;
-        for slot in slots.iter_mut() {
-            let Some(a) = slot else { continue };
+        for i in 0..concurrency {
+            let Some(a) = fleet.slots[i].as_mut() else {
+                continue;
+            };
             check_alive(&a.conn)?;
-            net::flush(&mut a.conn, &mut a.sock, &mut out)?;
+            a.flush(&mut fleet.out)?;
             if a.conn.is_established() {
                 // The flush above carried our Finished, so the server
                 // completes its side too before it sees the close.
                 a.conn.close(true, 0, b"")?;
-                net::flush(&mut a.conn, &mut a.sock, &mut out)?;
-                a.sock.deregister(poll.registry())?;
-                *slot = None;
+                a.flush(&mut fleet.out)?;
+                fleet.free(i)?;
                 finished += 1;
                 freed = true;
             }
@@ -379,23 +371,10 @@ fn handshake(
             continue;
         }
 
-        let wait = net::poll_wait(deadline, slots.iter().flatten().map(|a| a.conn.timeout()));
-        if let Err(e) = poll.poll(&mut events, Some(wait)) {
-            if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(e.into());
-            }
-        }
-        if Instant::now() >= deadline {
+        if !fleet.wait()? {
             return Err(format!("timed out after {finished} of {count} handshakes").into());
         }
-        for ev in events.iter() {
-            if let Some(Some(a)) = slots.get_mut(ev.token().0) {
-                net::recv_all(&mut a.conn, &a.sock, &mut buf)?;
-            }
-        }
-        for a in slots.iter_mut().flatten() {
-            net::fire_timers(&mut a.conn);
-        }
+        fleet.fire_timers();
     }
     let seconds = start.elapsed().as_secs_f64();
 
@@ -455,19 +434,10 @@ fn dgram(
         }
 
         let mut answered = false;
-        while c.conn.stream_readable(0) {
-            match c.conn.stream_recv(0, &mut c.buf) {
-                Ok((n, fin)) => {
-                    reply.extend_from_slice(&c.buf[..n]);
-                    if fin {
-                        answered = true;
-                        break;
-                    }
-                }
-                Err(quiche::Error::Done) => break,
-                Err(e) => return Err(format!("stream 0 recv: {e}").into()),
-            }
-        }
+        c.read_stream(0, |data, fin| {
+            reply.extend_from_slice(data);
+            answered |= fin;
+        })?;
         if answered {
             break;
         }

@@ -17,6 +17,7 @@
 
 mod args;
 mod client;
+mod link;
 mod mixed;
 mod net;
 mod server;

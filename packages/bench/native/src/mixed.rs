@@ -18,12 +18,13 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token, Waker};
+use mio::{Token, Waker};
 use serde_json::{json, Value};
 
-use crate::client::{check_alive, Client, SERVER_NAME};
-use crate::net::{self, Socket, RECV_BUF_LEN};
-use crate::{emit, Args, BoxResult, MAX_UDP_PAYLOAD};
+use crate::client::{check_alive, nearest_rank, Client};
+use crate::link::Fleet;
+use crate::net;
+use crate::{emit, Args, BoxResult};
 
 /// Size of a probe and of its echo (PROBE_SIZE in protocol.ts).
 const PROBE_SIZE: usize = 32;
@@ -64,30 +65,13 @@ pub fn upload(
         return Err("--connections must be at least 1".into());
     }
 
-    struct Upload {
-        conn: quiche::Connection,
-        sock: Socket,
-    }
-    let mut poll = Poll::new()?;
-    let mut events = Events::with_capacity(64);
+    let mut fleet = Fleet::new(count, 64, deadline)?;
     let stdin_token = Token(count);
-    let waker = Arc::new(Waker::new(poll.registry(), stdin_token)?);
-    let mut uploads = Vec::with_capacity(count);
+    let waker = Arc::new(Waker::new(fleet.registry(), stdin_token)?);
     for i in 0..count {
-        let mut sock = Socket::bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
-        sock.register(poll.registry(), Token(i))?;
-        let conn = quiche::connect(
-            Some(SERVER_NAME),
-            &net::new_cid(),
-            sock.local_addr(),
-            server,
-            config,
-        )?;
-        uploads.push(Upload { conn, sock });
+        fleet.dial(i, config, server)?;
     }
     let (tx, rx) = mpsc::channel();
-    let mut buf = vec![0; RECV_BUF_LEN];
-    let mut out = vec![0; MAX_UDP_PAYLOAD];
     let chunk = vec![0u8; CHUNK];
 
     let mut announced = false;
@@ -95,7 +79,7 @@ pub fn upload(
     let mut total: u64 = 0;
     let (mut mark_at, mut mark_bytes) = (start, 0u64);
     'run: loop {
-        let established = uploads.iter().all(|u| u.conn.is_established());
+        let established = fleet.links().all(|u| u.conn.is_established());
         if established && !announced {
             announced = true;
             start = Instant::now();
@@ -104,7 +88,7 @@ pub fn upload(
             // Only now: a mark before `uploading` would mean nothing.
             watch_stdin(tx.clone(), waker.clone());
         }
-        for u in uploads.iter_mut() {
+        for u in fleet.slots.iter_mut().flatten() {
             if announced {
                 // quiche takes what flow control and the congestion window
                 // allow; the rest waits for the next turn.
@@ -121,23 +105,12 @@ pub fn upload(
                     }
                 }
             }
-            net::flush(&mut u.conn, &mut u.sock, &mut out)?;
+            u.flush(&mut fleet.out)?;
             check_alive(&u.conn)?;
         }
 
-        let wait = net::poll_wait(deadline, uploads.iter().map(|u| u.conn.timeout()));
-        if let Err(e) = poll.poll(&mut events, Some(wait)) {
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(e.into());
-            }
-        }
-        if Instant::now() >= deadline {
+        if !fleet.wait()? {
             return Err("the uploader timed out (see --timeout)".into());
-        }
-        for ev in events.iter() {
-            if let Some(u) = uploads.get_mut(ev.token().0) {
-                net::recv_all(&mut u.conn, &u.sock, &mut buf)?;
-            }
         }
         while let Ok(ctl) = rx.try_recv() {
             match ctl {
@@ -152,15 +125,12 @@ pub fn upload(
                 Control::Stop => break 'run,
             }
         }
-        for u in uploads.iter_mut() {
-            net::fire_timers(&mut u.conn);
-        }
+        fleet.fire_timers();
     }
     let seconds = start.elapsed().as_secs_f64();
-    let lost: usize = uploads.iter().map(|u| u.conn.stats().lost).sum();
-    for u in uploads.iter_mut() {
-        let _ = u.conn.close(true, 0, b"");
-        let _ = net::flush(&mut u.conn, &mut u.sock, &mut out);
+    let lost: usize = fleet.links().map(|u| u.conn.stats().lost).sum();
+    for u in fleet.slots.iter_mut().flatten() {
+        net::goodbye(&mut u.conn, &mut u.sock, &mut fleet.out);
     }
     Ok(json!({
         "connections": count,
@@ -188,18 +158,7 @@ fn probe_once(
             c.conn.stream_send(0, &request, true)?;
             sent = true;
         }
-        while c.conn.stream_readable(0) {
-            match c.conn.stream_recv(0, &mut c.buf) {
-                Ok((n, fin)) => {
-                    received += n;
-                    if fin {
-                        break;
-                    }
-                }
-                Err(quiche::Error::Done) => break,
-                Err(e) => return Err(format!("stream 0 recv: {e}").into()),
-            }
-        }
+        c.read_stream(0, |data, _| received += data.len())?;
         if received >= PROBE_SIZE {
             break;
         }
@@ -252,13 +211,7 @@ pub fn probe(
     millis.sort_by(f64::total_cmp);
     // Nearest rank, like the JS peers; two decimals of a millisecond.
     let round2 = |v: f64| (v * 100.0).round() / 100.0;
-    let pct = |p: f64| -> Option<f64> {
-        if millis.is_empty() {
-            return None;
-        }
-        let rank = ((p / 100.0) * millis.len() as f64).ceil() as usize;
-        Some(round2(millis[rank.clamp(1, millis.len()) - 1]))
-    };
+    let pct = |p: f64| nearest_rank(&millis, p).map(round2);
     let mut result = json!({
         "probes": count,
         "count": millis.len(),

@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use mio::net::UdpSocket;
-use mio::{Interest, Registry, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 
 use crate::BoxResult;
 
@@ -175,6 +175,23 @@ pub fn recv_all(conn: &mut quiche::Connection, sock: &Socket, buf: &mut [u8]) ->
 pub fn fire_timers(conn: &mut quiche::Connection) {
     if conn.timeout() == Some(Duration::ZERO) {
         conn.on_timeout();
+    }
+}
+
+/// Closes with no error code and sends what quiche has for the peer (the
+/// CONNECTION_CLOSE), ignoring failures: used once the measurement is over,
+/// and the draining period is not waited for.
+pub fn goodbye(conn: &mut quiche::Connection, sock: &mut Socket, out: &mut [u8]) {
+    let _ = conn.close(true, 0, b"");
+    let _ = flush(conn, sock, out);
+}
+
+/// `poll.poll` for at most `wait`; a signal interrupting it is no error, just
+/// an early return with whatever events there are.
+pub fn poll_events(poll: &mut Poll, events: &mut Events, wait: Duration) -> io::Result<()> {
+    match poll.poll(events, Some(wait)) {
+        Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+        _ => Ok(()),
     }
 }
 

@@ -160,11 +160,7 @@ impl Server {
         let mut events = Events::with_capacity(64);
         loop {
             let wait = net::poll_wait(deadline, self.conns.values().map(|c| c.conn.timeout()));
-            if let Err(e) = poll.poll(&mut events, Some(wait)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e.into());
-                }
-            }
+            net::poll_events(poll, &mut events, wait)?;
             if events.iter().any(|e| e.token() == STOP) || Instant::now() >= deadline {
                 return Ok(());
             }
