@@ -165,11 +165,34 @@ export interface SocketAddress {
   readonly scopeId?: number;
 }
 
+/**
+ * Dotted-quad IPv4 (four decimal parts of 1..3 digits, each ≤ 255), read
+ * character by character: it runs for every new peer, and splitting and
+ * matching each part allocated more than the encoding itself.
+ */
 function parseIPv4(address: string): number[] | null {
-  const parts = address.split('.');
-  if (parts.length !== 4) return null;
-  const bytes = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : Number.NaN));
-  return bytes.every((b) => b >= 0 && b <= 255) ? bytes : null;
+  const bytes = [0, 0, 0, 0];
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part === 3) return null;
+      bytes[part++] = value;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      if (value > 255) return null;
+      digits++;
+    } else {
+      return null;
+    }
+  }
+  if (digits === 0 || part !== 3) return null;
+  bytes[3] = value;
+  return bytes;
 }
 
 function parseIPv6(address: string): number[] | null {

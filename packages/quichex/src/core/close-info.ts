@@ -78,13 +78,26 @@ export function describeClose(info: CloseInfo): string {
   return `connection closed ${who} with ${info.type} error ${info.errorCode} (${info.code})${reason}`;
 }
 
-/** The error that operations on a connection closed as `info` says reject with. */
+/**
+ * The error that operations on a connection closed as `info` says reject with.
+ *
+ * It carries no stack: the engine makes one for every connection that
+ * closes, from a packet or a timer rather than a call of the user's, so a
+ * stack would only name engine internals, and capturing it cost more than
+ * the rest of a graceful close.
+ */
 export function closeError(info: CloseInfo): QuicError {
-  return new QuicError(info.code, describeClose(info), {
-    errorCode: info.errorCode,
-    type: info.type,
-    remote: !info.local,
-  });
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new QuicError(info.code, describeClose(info), {
+      errorCode: info.errorCode,
+      type: info.type,
+      remote: !info.local,
+    });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** What became of 0-RTT, from BoringSSL's early-data reason. */

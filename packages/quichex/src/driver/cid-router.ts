@@ -9,14 +9,17 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import * as q from '@quichex/ffi';
 import type { ConnCore } from '../core/conn-core.js';
+import { randomSlice } from './random-pool.js';
 
 /** Length of every connection ID quichex issues. */
 export const CID_LEN = 16;
 /** Spare source CIDs let the peer migrate or rebind without linking its paths. */
 const SPARE_SCIDS = 2;
+/** Capacities passed to `quiche_header_info` (in/out lengths). */
+const CID_CAPACITY = BigInt(q.QUICHE_MAX_CONN_ID_LEN);
+const TOKEN_CAPACITY = 512n;
 
 /** What the router knows of a connection. */
 export interface Routed {
@@ -71,9 +74,10 @@ export class CidRouter<C extends Routed = Routed> {
   readonly #type = new Uint8Array(1);
   readonly #scid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
   readonly #scidLen = new BigUint64Array(1);
-  readonly #dcid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
+  /** A Buffer, so that the DCID's map key is read from it without a copy. */
+  readonly #dcid = Buffer.alloc(q.QUICHE_MAX_CONN_ID_LEN);
   readonly #dcidLen = new BigUint64Array(1);
-  readonly #token = new Uint8Array(512);
+  readonly #token = new Uint8Array(Number(TOKEN_CAPACITY));
   readonly #tokenLen = new BigUint64Array(1);
 
   /** Connections with at least one routed CID. */
@@ -103,9 +107,9 @@ export class CidRouter<C extends Routed = Routed> {
 
   /** Parses a long-header packet; `null` when quiche cannot (garbage, or a short header we do not know). */
   parse(packet: Buffer): LongHeader | null {
-    this.#scidLen[0] = BigInt(this.#scid.length);
-    this.#dcidLen[0] = BigInt(this.#dcid.length);
-    this.#tokenLen[0] = BigInt(this.#token.length);
+    this.#scidLen[0] = CID_CAPACITY;
+    this.#dcidLen[0] = CID_CAPACITY;
+    this.#tokenLen[0] = TOKEN_CAPACITY;
     const rc = q.quiche_header_info(
       packet,
       packet.length,
@@ -120,14 +124,14 @@ export class CidRouter<C extends Routed = Routed> {
       this.#tokenLen,
     );
     if (rc < 0) return null;
-    const dcid = this.#dcid.subarray(0, Number(this.#dcidLen[0]));
+    const dcidLen = Number(this.#dcidLen[0]);
     return {
       version: this.#version[0]!,
       type: this.#type[0]!,
       scid: this.#scid.subarray(0, Number(this.#scidLen[0])),
-      dcid,
+      dcid: this.#dcid.subarray(0, dcidLen),
       token: this.#token.subarray(0, Number(this.#tokenLen[0])),
-      dcidKey: Buffer.from(dcid).toString('latin1'),
+      dcidKey: this.#dcid.toString('latin1', 0, dcidLen),
     };
   }
 
@@ -167,8 +171,8 @@ export class CidRouter<C extends Routed = Routed> {
     const core = conn.core;
     for (const key of core.retiredScids()) this.delete(conn, key);
     for (let i = core.scidsWanted(SPARE_SCIDS); i > 0; i--) {
-      const cid = randomBytes(CID_LEN);
-      if (!core.issueScid(cid, randomBytes(16))) break;
+      const cid = randomSlice(CID_LEN);
+      if (!core.issueScid(cid, randomSlice(16))) break;
       this.add(conn, cid.toString('latin1'));
     }
   }
