@@ -21,13 +21,31 @@ const SPARE_SCIDS = 2;
 const CID_CAPACITY = BigInt(q.QUICHE_MAX_CONN_ID_LEN);
 const TOKEN_CAPACITY = 512n;
 
+/**
+ * `quiche_header_info` out-params (capacities in, lengths out), shared by
+ * every router: parsing is synchronous, and a {@link LongHeader} (whose
+ * fields view these bytes) is used only until its datagram is handled. A
+ * client opens a router per connection, which then allocates none of them.
+ */
+const header = {
+  version: new Uint32Array(1),
+  type: new Uint8Array(1),
+  scid: new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN),
+  scidLen: new BigUint64Array(1),
+  /** A Buffer, so that the DCID's map key is read from it without a copy. */
+  dcid: Buffer.alloc(q.QUICHE_MAX_CONN_ID_LEN),
+  dcidLen: new BigUint64Array(1),
+  token: new Uint8Array(Number(TOKEN_CAPACITY)),
+  tokenLen: new BigUint64Array(1),
+};
+
 /** What the router knows of a connection. */
 export interface Routed {
   readonly core: ConnCore;
   receive(packet: Buffer, address: string, port: number): void;
 }
 
-/** A long-header packet's fields, read by {@link CidRouter.parse}. */
+/** A long-header packet's fields, read by {@link CidRouter.parse} (valid until the next parse). */
 export interface LongHeader {
   readonly version: number;
   readonly type: number;
@@ -69,16 +87,6 @@ export class CidRouter<C extends Routed = Routed> {
   readonly #cidsOf = new Map<C, Set<string>>();
   #last: C | null = null;
   readonly #lastCid = Buffer.alloc(CID_LEN);
-  // quiche_header_info out-params (capacities in, lengths out)
-  readonly #version = new Uint32Array(1);
-  readonly #type = new Uint8Array(1);
-  readonly #scid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
-  readonly #scidLen = new BigUint64Array(1);
-  /** A Buffer, so that the DCID's map key is read from it without a copy. */
-  readonly #dcid = Buffer.alloc(q.QUICHE_MAX_CONN_ID_LEN);
-  readonly #dcidLen = new BigUint64Array(1);
-  readonly #token = new Uint8Array(Number(TOKEN_CAPACITY));
-  readonly #tokenLen = new BigUint64Array(1);
 
   /** Connections with at least one routed CID. */
   get size(): number {
@@ -107,31 +115,32 @@ export class CidRouter<C extends Routed = Routed> {
 
   /** Parses a long-header packet; `null` when quiche cannot (garbage, or a short header we do not know). */
   parse(packet: Buffer): LongHeader | null {
-    this.#scidLen[0] = CID_CAPACITY;
-    this.#dcidLen[0] = CID_CAPACITY;
-    this.#tokenLen[0] = TOKEN_CAPACITY;
+    const h = header;
+    h.scidLen[0] = CID_CAPACITY;
+    h.dcidLen[0] = CID_CAPACITY;
+    h.tokenLen[0] = TOKEN_CAPACITY;
     const rc = q.quiche_header_info(
       packet,
       packet.length,
       CID_LEN,
-      this.#version,
-      this.#type,
-      this.#scid,
-      this.#scidLen,
-      this.#dcid,
-      this.#dcidLen,
-      this.#token,
-      this.#tokenLen,
+      h.version,
+      h.type,
+      h.scid,
+      h.scidLen,
+      h.dcid,
+      h.dcidLen,
+      h.token,
+      h.tokenLen,
     );
     if (rc < 0) return null;
-    const dcidLen = Number(this.#dcidLen[0]);
+    const dcidLen = Number(h.dcidLen[0]);
     return {
-      version: this.#version[0]!,
-      type: this.#type[0]!,
-      scid: this.#scid.subarray(0, Number(this.#scidLen[0])),
-      dcid: this.#dcid.subarray(0, dcidLen),
-      token: this.#token.subarray(0, Number(this.#tokenLen[0])),
-      dcidKey: this.#dcid.toString('latin1', 0, dcidLen),
+      version: h.version[0]!,
+      type: h.type[0]!,
+      scid: h.scid.subarray(0, Number(h.scidLen[0])),
+      dcid: h.dcid.subarray(0, dcidLen),
+      token: h.token.subarray(0, Number(h.tokenLen[0])),
+      dcidKey: h.dcid.toString('latin1', 0, dcidLen),
     };
   }
 

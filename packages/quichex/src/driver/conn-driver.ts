@@ -84,7 +84,8 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
   events!: DriverEvents;
   readonly router: CidRouter<ConnectionDriver>;
   readonly #keepAliveMs: number | null;
-  #lastHeard = performance.now();
+  /** When a datagram last arrived (kept only with keep-alive). */
+  #lastHeard = 0;
   #scheduled = false;
   /** Closed as far as users can tell: events sent, waiters settled. */
   #settled = false;
@@ -107,6 +108,7 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
     this.peerSockaddr = options.peerSockaddr ?? toSockaddr(peer.address, peer.port, socket.isV6);
     this.router = options.router;
     this.#keepAliveMs = options.keepAliveMs;
+    if (this.#keepAliveMs !== null) this.#lastHeard = performance.now();
   }
 
   /** Whether the connection is closed, as far as its users can tell. */
