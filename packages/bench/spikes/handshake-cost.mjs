@@ -134,7 +134,6 @@ await client(Math.min(200, count)); // warm-up (JIT, pools)
 await drained();
 const results = [];
 for (let r = 0; r < rounds; r++) {
-  globalThis.gc?.();
   const cpu0 = process.cpuUsage();
   const res = await client(count);
   const t1 = performance.now();

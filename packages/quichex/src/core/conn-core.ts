@@ -345,7 +345,8 @@ export class ConnCore {
           break;
         }
         case Phase.Datagrams: {
-          const n = q.quiche_conn_dgram_recv(conn, s.recvBuf, s.recvBuf.length);
+          // Without datagrams in our config, a DATAGRAM frame is a protocol error: none can be queued.
+          const n = this.dgramEnabled ? q.quiche_conn_dgram_recv(conn, s.recvBuf, s.recvBuf.length) : -1;
           if (n >= 0) return { type: 'datagram', data: Uint8Array.prototype.slice.call(s.recvBuf, 0, n) };
           this.#phase = Phase.Paths;
           break;

@@ -96,10 +96,12 @@ export class CidRouter<C extends Routed = Routed> {
   /**
    * Hands `packet` to its connection and returns `true`; returns `false`
    * when no connection owns its DCID (the caller then looks at it with
-   * {@link CidRouter.parse}).
+   * {@link CidRouter.parse}). Short headers carry a DCID of ours
+   * ({@link CID_LEN} bytes); long headers name theirs.
    */
   route(packet: Buffer, address: string, port: number): boolean {
-    if (packet.length <= CID_LEN || (packet[0]! & 0x80) !== 0) return false;
+    if ((packet[0]! & 0x80) !== 0) return this.#routeLong(packet, address, port);
+    if (packet.length <= CID_LEN) return false;
     const last = this.#last;
     if (last && !last.core.isClosed && packet.compare(this.#lastCid, 0, CID_LEN, 1, 1 + CID_LEN) === 0) {
       last.receive(packet, address, port);
@@ -109,6 +111,23 @@ export class CidRouter<C extends Routed = Routed> {
     if (conn === undefined) return false;
     this.#last = conn;
     packet.copy(this.#lastCid, 0, 1, 1 + CID_LEN);
+    conn.receive(packet, address, port);
+    return true;
+  }
+
+  /**
+   * A long-header packet for a connection we know (the rest of its
+   * handshake) goes to it by the DCID read from the invariant header
+   * (RFC 8999 §5.1), without asking quiche to parse the header: only an
+   * Initial from a new client needs {@link CidRouter.parse}. quiche checks
+   * the packet itself when the connection receives it.
+   */
+  #routeLong(packet: Buffer, address: string, port: number): boolean {
+    if (packet.length < 7) return false;
+    const dcidLen = packet[5]!;
+    if (dcidLen > q.QUICHE_MAX_CONN_ID_LEN || 6 + dcidLen >= packet.length) return false;
+    const conn = this.#byCid.get(packet.toString('latin1', 6, 6 + dcidLen));
+    if (conn === undefined) return false;
     conn.receive(packet, address, port);
     return true;
   }
