@@ -165,11 +165,34 @@ export interface SocketAddress {
   readonly scopeId?: number;
 }
 
+/**
+ * Dotted-quad IPv4 (four decimal parts of 1..3 digits, each ≤ 255), read
+ * character by character: it runs for every new peer, and splitting and
+ * matching each part allocated more than the encoding itself.
+ */
 function parseIPv4(address: string): number[] | null {
-  const parts = address.split('.');
-  if (parts.length !== 4) return null;
-  const bytes = parts.map((p) => (/^\d{1,3}$/.test(p) ? Number(p) : Number.NaN));
-  return bytes.every((b) => b >= 0 && b <= 255) ? bytes : null;
+  const bytes = [0, 0, 0, 0];
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || part === 3) return null;
+      bytes[part++] = value;
+      digits = 0;
+      value = 0;
+    } else if (c >= 0x30 && c <= 0x39 && digits < 3) {
+      value = value * 10 + (c - 0x30);
+      if (value > 255) return null;
+      digits++;
+    } else {
+      return null;
+    }
+  }
+  if (digits === 0 || part !== 3) return null;
+  bytes[3] = value;
+  return bytes;
 }
 
 function parseIPv6(address: string): number[] | null {
@@ -229,22 +252,26 @@ export function encodeSockaddr(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new RangeError(`port must be an integer in 0..65535, got ${port}`);
   }
-  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  // Family little-endian (host order on the platforms quichex supports), port big-endian.
   const v4 = parseIPv4(address);
   if (v4) {
     out.fill(0, 0, SOCKADDR_IN_LEN);
-    view.setUint16(0, AF_INET, true);
-    view.setUint16(2, port, false);
+    out[0] = AF_INET & 0xff;
+    out[1] = AF_INET >> 8;
+    out[2] = port >> 8;
+    out[3] = port & 0xff;
     out.set(v4, 4);
     return { buf: out, len: SOCKADDR_IN_LEN };
   }
   const v6 = parseIPv6(address);
   if (!v6) throw new TypeError(`not an IPv4 or IPv6 address: ${JSON.stringify(address)}`);
   out.fill(0, 0, SOCKADDR_IN6_LEN);
-  view.setUint16(0, AF_INET6, true);
-  view.setUint16(2, port, false);
+  out[0] = AF_INET6 & 0xff;
+  out[1] = AF_INET6 >> 8;
+  out[2] = port >> 8;
+  out[3] = port & 0xff;
   out.set(v6, 8);
-  view.setUint32(24, scopeId, true);
+  new DataView(out.buffer, out.byteOffset, out.byteLength).setUint32(24, scopeId, true);
   return { buf: out, len: SOCKADDR_IN6_LEN };
 }
 
@@ -336,11 +363,18 @@ export class RecvInfo {
   readonly ptr: Pointer;
   readonly #view: Uint8Array;
   readonly #data: DataView;
+  readonly #slab: RecvInfoSlab;
+  readonly #slot: number;
   #freed = false;
 
   constructor() {
-    this.ptr = koffi.alloc('uint8_t', 32 + 2 * 128) as Pointer;
-    this.#view = new Uint8Array(koffi.view(this.ptr, 32 + 2 * 128));
+    const slab = RecvInfoSlab.withRoom();
+    const slot = slab.take();
+    const offset = slot * RECV_INFO_BYTES;
+    this.#slab = slab;
+    this.#slot = slot;
+    this.ptr = (slab.ptr + BigInt(offset)) as Pointer;
+    this.#view = slab.bytes.subarray(offset, offset + RECV_INFO_BYTES);
     this.#view.fill(0);
     this.#data = new DataView(this.#view.buffer, this.#view.byteOffset, this.#view.byteLength);
     this.#data.setBigUint64(0, this.ptr + 32n, true);
@@ -363,7 +397,53 @@ export class RecvInfo {
   free(): void {
     if (this.#freed) return;
     this.#freed = true;
-    koffi.free(this.ptr);
+    this.#slab.give(this.#slot);
+  }
+}
+
+/** One `quiche_recv_info` and its two `sockaddr_storage`s. */
+const RECV_INFO_BYTES = 32 + 2 * 128;
+const SLAB_SLOTS = 64;
+
+/**
+ * Native memory for {@link RecvInfo}s, 64 at a time: a client opens a socket,
+ * hence a RecvInfo, per connection, and one `koffi.alloc` plus one
+ * `koffi.view` (an external ArrayBuffer) each cost more than the rest of
+ * setting the socket up. A slab whose slots are all free again is released,
+ * unless it is the last one.
+ */
+class RecvInfoSlab {
+  static #slabs: RecvInfoSlab[] = [];
+  readonly ptr: Pointer;
+  readonly bytes: Uint8Array;
+  readonly #free: number[] = [];
+
+  private constructor() {
+    this.ptr = koffi.alloc('uint8_t', RECV_INFO_BYTES * SLAB_SLOTS) as Pointer;
+    this.bytes = new Uint8Array(koffi.view(this.ptr, RECV_INFO_BYTES * SLAB_SLOTS));
+    for (let i = SLAB_SLOTS - 1; i >= 0; i--) this.#free.push(i);
+  }
+
+  /** A slab with a free slot (a new one when every slab is full). */
+  static withRoom(): RecvInfoSlab {
+    const slabs = RecvInfoSlab.#slabs;
+    for (let i = slabs.length - 1; i >= 0; i--) if (slabs[i]!.#free.length > 0) return slabs[i]!;
+    const slab = new RecvInfoSlab();
+    slabs.push(slab);
+    return slab;
+  }
+
+  take(): number {
+    return this.#free.pop() as number;
+  }
+
+  give(slot: number): void {
+    this.#free.push(slot);
+    const slabs = RecvInfoSlab.#slabs;
+    if (this.#free.length === SLAB_SLOTS && slabs.length > 1) {
+      slabs.splice(slabs.indexOf(this), 1);
+      koffi.free(this.ptr);
+    }
   }
 }
 

@@ -61,6 +61,8 @@ export class Config {
   #logKeys = false;
   #ccAlgorithm: CcAlgorithm = 'cubic';
   #pacing = true;
+  /** The role whose verification default the native config holds now. */
+  #preparedFor: 'client' | 'server' | null = null;
 
   /**
    * Creates a configuration; every option is validated before anything is
@@ -508,7 +510,10 @@ export class Config {
   prepareFor(role: 'client' | 'server', keylog = false): void {
     // quiche writes a connection's key log only when the config allows it.
     if (keylog && !this.#logKeys) this.logKeys();
-    if (this.#verifyPeer !== undefined) return;
+    // Nothing to do for the role the config was last prepared for (every
+    // accept of a listener, every dial of a client).
+    if (this.#verifyPeer !== undefined || this.#preparedFor === role) return;
+    this.#preparedFor = role;
     q.quiche_config_verify_peer(this.#h, role === 'client');
     if (role === 'client' && !this.#caLoaded) {
       const bundle = SYSTEM_CA_FILES.find((f) => existsSync(f));

@@ -51,6 +51,14 @@ const REASON_MAX = 1024;
 export const internals = {} as {
   /** Waits for the handshake; rejects with the close error if it fails first. */
   waitEstablished(conn: Connection, signal?: AbortSignal): Promise<void>;
+  /** Rejects whoever waits in {@link internals.waitEstablished} with `error` (a handshake timeout). */
+  failWaitEstablished(conn: Connection, error: QuicError): void;
+  /**
+   * Runs `fn` once the handshake completes, right after the `'connected'`
+   * listeners (one hook per connection: the listener's, instead of one more
+   * `'connected'` listener on every connection it accepts).
+   */
+  onEstablished(conn: Connection, fn: () => void): void;
 };
 
 /**
@@ -82,6 +90,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #pullDatagrams = false;
   readonly #established = new Signal();
   #lostSeen = 0;
+  #onEstablished: (() => void) | null = null;
+  #watchingListeners = false;
   #resolveClosed!: (info: CloseInfo) => void;
   /** Resolves with the close info once the connection is closed and freed. Never rejects. */
   readonly closed: Promise<CloseInfo>;
@@ -93,6 +103,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         if (conn.#driver.finished) throw conn.#driver.closeError;
         await conn.#established.wait(signal);
       }
+    };
+    internals.failWaitEstablished = (conn, error) => conn.#established.fail(error);
+    internals.onEstablished = (conn, fn) => {
+      conn.#onEstablished = fn;
     };
   }
 
@@ -129,12 +143,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     driver.app = app;
     driver.core.streamEvents = app.streamEvents;
-    // Peer streams that arrived before the first 'stream' listener (0-RTT
-    // data comes before the handshake completes) go to it, not to a queue
-    // that nobody reads.
-    (this as EventEmitter).on('newListener', (event: string | symbol) => {
-      if (event === 'stream' && !this.#pullStreams && this.#incoming.size > 0) queueMicrotask(this.#handOver);
-    });
     driver.events = this.#engineEvents();
     if (channels.connectionCreated.hasSubscribers) {
       channels.connectionCreated.publish({ connection: this, isServer: driver.core.isServer });
@@ -364,8 +372,25 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   };
 
   #accepted(stream: Stream): void {
-    if (this.#pullStreams || this.listenerCount('stream') === 0) this.#incoming.push(stream);
+    if (this.#pullStreams || this.listenerCount('stream') === 0) {
+      this.#incoming.push(stream);
+      if (!this.#pullStreams) this.#watchStreamListeners();
+    }
     this.#emit('stream', stream);
+  }
+
+  /**
+   * Peer streams that arrived before the first `'stream'` listener (0-RTT
+   * data comes before the handshake completes) go to it, not to a queue
+   * that nobody reads. Watched from the first such stream on: most
+   * connections never need it.
+   */
+  #watchStreamListeners(): void {
+    if (this.#watchingListeners) return;
+    this.#watchingListeners = true;
+    (this as EventEmitter).on('newListener', (event: string | symbol) => {
+      if (event === 'stream' && !this.#pullStreams && this.#incoming.size > 0) queueMicrotask(this.#handOver);
+    });
   }
 
   #engineEvents(): DriverEvents {
@@ -376,6 +401,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         if (channels.connectionEstablished.hasSubscribers)
           channels.connectionEstablished.publish({ connection: this });
         this.#emit('connected');
+        const hook = this.#onEstablished;
+        this.#onEstablished = null;
+        hook?.();
       },
       datagram: (data) => {
         if (this.#pullDatagrams || this.listenerCount('datagram') === 0) {
@@ -392,6 +420,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         this.#emit('path', event);
       },
       session: (ticket) => this.#emit('session', ticket),
+      awaitingHandshake: () => this.#established.waiting,
       handshakeFailed: (info) => {
         if (!this.#established.waiting) return;
         this.#established.fail(closeError(info));

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { debuglog } from 'node:util';
@@ -16,6 +15,7 @@ import { ConnCore } from './core/conn-core.js';
 import type { CidRouter } from './driver/cid-router.js';
 import { CID_LEN } from './driver/cid-router.js';
 import { ConnectionDriver } from './driver/conn-driver.js';
+import { randomSlice } from './driver/random-pool.js';
 import { toSockaddr, type UdpSocket } from './driver/udp-socket.js';
 import { abortReason, QuicError } from './errors.js';
 import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
@@ -190,7 +190,7 @@ export async function dialAddress(
   const peerSa = toSockaddr(address, port, socket.isV6);
   socket.growPacketSize(config.maxSendUdpPayloadSize);
   config.prepareFor('client', logs.keylogFile !== undefined);
-  const scid = randomBytes(CID_LEN);
+  const scid = randomSlice(CID_LEN);
   const handle = q.quiche_connect(
     serverName,
     scid,
@@ -208,8 +208,16 @@ export async function dialAddress(
     const rc = q.quiche_conn_set_session(handle, options.session, options.session.length);
     if (rc < 0) debug('session not usable (%d): full handshake', rc);
   }
-  const core = new ConnCore(handle, { isServer: false, dgramEnabled: config.dgram.enabled });
-  const driver = new ConnectionDriver(core, socket, peer, { router, keepAliveMs: checked.keepAliveMs });
+  const core = new ConnCore(handle, {
+    isServer: false,
+    dgramEnabled: config.dgram.enabled,
+    earlyData: config.earlyData,
+  });
+  const driver = new ConnectionDriver(core, socket, peer, {
+    router,
+    keepAliveMs: checked.keepAliveMs,
+    peerSockaddr: peerSa,
+  });
   router.add(driver, scid.toString('latin1'));
   const conn = new Connection(driver, {
     dgramRecvQueueLen: config.dgram.recvQueueLen,
@@ -220,21 +228,27 @@ export async function dialAddress(
   driver.flush();
   if (options.earlyData && q.quiche_conn_is_in_early_data(handle)) return conn;
 
-  const timeout = AbortSignal.timeout(handshakeTimeout);
-  const wait = signal ? AbortSignal.any([signal, timeout]) : timeout;
+  // A plain timer that fails the wait, rather than an AbortSignal.timeout()
+  // (and AbortSignal.any() with the caller's signal): those cost a timer that
+  // cannot be cancelled, and more, for every connection.
+  const timer = setTimeout(() => {
+    internals.failWaitEstablished(
+      conn,
+      new QuicError(
+        'ERR_QUIC_HANDSHAKE_TIMEOUT',
+        `handshake with ${host}:${port} did not complete within ${handshakeTimeout} ms`,
+      ),
+    );
+  }, handshakeTimeout).unref();
   try {
-    await internals.waitEstablished(conn, wait);
+    await internals.waitEstablished(conn, signal);
     return conn;
   } catch (err) {
     conn.destroy();
     if (signal?.aborted) throw abortReason(signal);
-    if (timeout.aborted && !(err instanceof QuicError)) {
-      throw new QuicError(
-        'ERR_QUIC_HANDSHAKE_TIMEOUT',
-        `handshake with ${host}:${port} did not complete within ${handshakeTimeout} ms`,
-      );
-    }
     throw err;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

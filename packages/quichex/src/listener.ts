@@ -11,10 +11,11 @@ import * as q from '@quichex/ffi';
 import { Admission, type ListenerStats, type RetryMode } from './admission.js';
 import type { ApplicationFactory } from './application.js';
 import { Config } from './config.js';
-import { Connection } from './connection.js';
+import { Connection, internals as connectionInternals } from './connection.js';
 import { channels, type InitialAction } from './diagnostics.js';
 import { Acceptor } from './driver/acceptor.js';
 import type { LongHeader } from './driver/cid-router.js';
+import { type TimerOwner, timers } from './driver/timers.js';
 import { createEndpoint, type Endpoint, endpointInternals, type InitialHandler } from './endpoint.js';
 import { HANDLER_ERROR_CODE, QuicError, TransportErrorCode } from './errors.js';
 import { type ConnectionLogOptions, checkLogOptions } from './logging.js';
@@ -305,21 +306,26 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const set = full ? this.#refusing : this.#live;
     set.add(conn);
     const handshakeDone = admission.opened(address);
-    // A handshake that does not complete in time is dropped without another packet.
-    const timer = setTimeout(() => {
-      if (conn.established || driver.finished) return;
-      stats.handshakeTimeouts++;
-      driver.finish({
-        code: 'ERR_QUIC_HANDSHAKE_TIMEOUT',
-        local: true,
-        type: 'transport',
-        errorCode: 0n,
-        reason: 'handshake timeout',
-        graceful: false,
-      });
-    }, admission.handshakeTimeout).unref();
+    // A handshake that does not complete in time is dropped without another
+    // packet. Its deadline waits in the process's timer heap (with the
+    // connections' own deadlines) rather than in a Node timer of its own.
+    const deadline: TimerOwner = {
+      onTimer: () => {
+        if (conn.established || driver.finished) return;
+        stats.handshakeTimeouts++;
+        driver.finish({
+          code: 'ERR_QUIC_HANDSHAKE_TIMEOUT',
+          local: true,
+          type: 'transport',
+          errorCode: 0n,
+          reason: 'handshake timeout',
+          graceful: false,
+        });
+      },
+    };
+    timers.set(deadline, performance.now() + admission.handshakeTimeout);
     driver.onFinished(() => {
-      clearTimeout(timer);
+      timers.clear(deadline);
       handshakeDone();
       set.delete(conn);
       this.#accepted.remove(conn);
@@ -330,8 +336,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
       driver.process();
       return 'accepted';
     }
-    conn.once('connected', () => {
-      clearTimeout(timer);
+    connectionInternals.onEstablished(conn, () => {
+      timers.clear(deadline);
       handshakeDone();
       if (odcidKey !== null) driver.router.delete(driver, odcidKey);
       this.#deliver(conn);

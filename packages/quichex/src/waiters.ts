@@ -78,7 +78,8 @@ export class AsyncQueue<T> {
   #head = 0;
   #ended = false;
   #error: unknown = undefined;
-  readonly #changed = new Signal();
+  /** Made by the first wait: most queues (a connection has two) are never waited on. */
+  #changed: Signal | null = null;
 
   /** Items waiting to be taken. */
   get size(): number {
@@ -102,7 +103,7 @@ export class AsyncQueue<T> {
   push(item: T): void {
     if (this.#ended) return;
     this.#items.push(item);
-    this.#changed.notify();
+    this.#changed?.notify();
   }
 
   /** Ends the queue, normally or with an error that consumers will see after the remaining items. */
@@ -110,7 +111,7 @@ export class AsyncQueue<T> {
     if (this.#ended) return;
     this.#ended = true;
     this.#error = error;
-    this.#changed.notify();
+    this.#changed?.notify();
   }
 
   /** Takes the next item without waiting, or `undefined`. */
@@ -133,6 +134,7 @@ export class AsyncQueue<T> {
         if (this.#error !== undefined) throw this.#error;
         return null;
       }
+      this.#changed ??= new Signal();
       await this.#changed.wait(signal);
     }
   }

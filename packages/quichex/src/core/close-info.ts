@@ -26,30 +26,10 @@ export interface CloseInfo {
 
 /** Reads how `conn` ended (or is ending) from quiche: the peer's error, else ours, else idle timeout. */
 export function readCloseInfo(conn: q.QuicheConn, lastRecvError: number): CloseInfo {
-  for (const [fn, local] of [
-    [q.quiche_conn_peer_error, false],
-    [q.quiche_conn_local_error, true],
-  ] as const) {
-    s.boolOut[0] = 0;
-    s.u64Out[0] = 0n;
-    s.lenOut[0] = 0n;
-    if (fn(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut)) {
-      const isApp = s.boolOut[0] === 1;
-      const errorCode = s.u64Out[0]!;
-      const reason = Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('utf8');
-      let code = closeCode(isApp, errorCode);
-      if (code === 'ERR_QUIC_TRANSPORT_ERROR' && lastRecvError === q.QuicheError.QUICHE_ERR_TLS_FAIL)
-        code = 'QUICHE_ERR_TLS_FAIL';
-      return {
-        code,
-        local,
-        type: isApp ? 'application' : 'transport',
-        errorCode,
-        reason,
-        graceful: errorCode === 0n,
-      };
-    }
-  }
+  const info =
+    readError(conn, q.quiche_conn_peer_error, false, lastRecvError) ??
+    readError(conn, q.quiche_conn_local_error, true, lastRecvError);
+  if (info !== null) return info;
   if (q.quiche_conn_is_timed_out(conn)) {
     return {
       code: 'ERR_QUIC_IDLE_TIMEOUT',
@@ -70,6 +50,33 @@ export function readCloseInfo(conn: q.QuicheConn, lastRecvError: number): CloseI
   };
 }
 
+/** The error `read` (quiche's peer or local error) reports, as a close, or `null` when there is none. */
+function readError(
+  conn: q.QuicheConn,
+  read: typeof q.quiche_conn_peer_error,
+  local: boolean,
+  lastRecvError: number,
+): CloseInfo | null {
+  s.boolOut[0] = 0;
+  s.u64Out[0] = 0n;
+  s.lenOut[0] = 0n;
+  if (!read(conn, s.boolOut, s.u64Out, s.ptrOut, s.lenOut)) return null;
+  const isApp = s.boolOut[0] === 1;
+  const errorCode = s.u64Out[0]!;
+  const reason = s.lenOut[0] === 0n ? '' : Buffer.from(q.readBorrowed(s.ptrOut, s.lenOut)).toString('utf8');
+  let code = closeCode(isApp, errorCode);
+  if (code === 'ERR_QUIC_TRANSPORT_ERROR' && lastRecvError === q.QuicheError.QUICHE_ERR_TLS_FAIL)
+    code = 'QUICHE_ERR_TLS_FAIL';
+  return {
+    code,
+    local,
+    type: isApp ? 'application' : 'transport',
+    errorCode,
+    reason,
+    graceful: errorCode === 0n,
+  };
+}
+
 /** A sentence describing the close, for error messages. */
 export function describeClose(info: CloseInfo): string {
   const who = info.local ? 'locally' : 'by the peer';
@@ -78,13 +85,26 @@ export function describeClose(info: CloseInfo): string {
   return `connection closed ${who} with ${info.type} error ${info.errorCode} (${info.code})${reason}`;
 }
 
-/** The error that operations on a connection closed as `info` says reject with. */
+/**
+ * The error that operations on a connection closed as `info` says reject with.
+ *
+ * It carries no stack: the engine makes one for every connection that
+ * closes, from a packet or a timer rather than a call of the user's, so a
+ * stack would only name engine internals, and capturing it cost more than
+ * the rest of a graceful close.
+ */
 export function closeError(info: CloseInfo): QuicError {
-  return new QuicError(info.code, describeClose(info), {
-    errorCode: info.errorCode,
-    type: info.type,
-    remote: !info.local,
-  });
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new QuicError(info.code, describeClose(info), {
+      errorCode: info.errorCode,
+      type: info.type,
+      remote: !info.local,
+    });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** What became of 0-RTT, from BoringSSL's early-data reason. */

@@ -123,9 +123,15 @@ export interface CoreOptions {
   readonly isServer: boolean;
   /** Whether our config enabled datagrams (quiche only checks the peer's limit). */
   readonly dgramEnabled: boolean;
+  /**
+   * Whether our config enabled 0-RTT early data (default `true`). Without
+   * it quiche never reports early data, so the core need not ask.
+   */
+  readonly earlyData?: boolean;
 }
 
 const ESTABLISHED: CoreEvent = { type: 'established' };
+const NONE_RETIRED: readonly string[] = Object.freeze([]);
 
 const registry = new FinalizationRegistry<q.QuicheConn>((handle) => {
   q.quiche_conn_free(handle);
@@ -172,7 +178,10 @@ export class ConnCore {
   /** Stream reads, writes and shutdowns. */
   readonly streams: StreamIO;
   #conn: q.QuicheConn | null;
+  readonly #earlyData: boolean;
   #established = false;
+  /** Whether spare source CIDs may be missing: until checked once established, and after each retirement. */
+  #scidsStale = true;
   #phase = Phase.Established;
   #sessionLen = 0;
   #lastRecvError = 0;
@@ -182,6 +191,7 @@ export class ConnCore {
     this.#conn = handle;
     this.isServer = options.isServer;
     this.dgramEnabled = options.dgramEnabled;
+    this.#earlyData = options.earlyData ?? true;
     this.streams = new StreamIO(this);
     track('connections', 1);
     registry.register(this, handle, this);
@@ -318,7 +328,7 @@ export class ConnCore {
           }
           break;
         case Phase.Readable: {
-          const open = this.#established || q.quiche_conn_is_in_early_data(conn);
+          const open = this.#established || (this.#earlyData && q.quiche_conn_is_in_early_data(conn));
           if (!open || !this.streamEvents) {
             this.#phase = open ? Phase.Datagrams : Phase.Paths;
             break;
@@ -335,7 +345,8 @@ export class ConnCore {
           break;
         }
         case Phase.Datagrams: {
-          const n = q.quiche_conn_dgram_recv(conn, s.recvBuf, s.recvBuf.length);
+          // Without datagrams in our config, a DATAGRAM frame is a protocol error: none can be queued.
+          const n = this.dgramEnabled ? q.quiche_conn_dgram_recv(conn, s.recvBuf, s.recvBuf.length) : -1;
           if (n >= 0) return { type: 'datagram', data: Uint8Array.prototype.slice.call(s.recvBuf, 0, n) };
           this.#phase = Phase.Paths;
           break;
@@ -452,10 +463,16 @@ export class ConnCore {
 
   // -- connection IDs ----------------------------------------------------------------
 
-  /** How many more source CIDs to issue to keep `spare` of them available to the peer. */
+  /**
+   * How many more source CIDs to issue to keep `spare` of them available to
+   * the peer. Only the peer retiring CIDs uses them up, so quiche is asked
+   * once after the handshake and again after each retirement
+   * ({@link ConnCore.retiredScids}); otherwise the answer is 0 at no cost.
+   */
   scidsWanted(spare: number): number {
     const conn = this.#conn;
-    if (conn === null || !this.#established) return 0;
+    if (conn === null || !this.#established || !this.#scidsStale) return 0;
+    this.#scidsStale = false;
     const left = q.quiche_conn_scids_left(conn);
     return Math.max(0, Math.min(left, spare + 1 - q.quiche_conn_active_scids(conn)));
   }
@@ -467,9 +484,10 @@ export class ConnCore {
   }
 
   /** Source CIDs the peer retired since the last call (their bytes as latin1 keys). */
-  retiredScids(): string[] {
+  retiredScids(): readonly string[] {
     const conn = this.#conn;
-    if (conn === null || q.quiche_conn_retired_scids(conn) === 0) return [];
+    if (conn === null || q.quiche_conn_retired_scids(conn) === 0) return NONE_RETIRED;
+    this.#scidsStale = true;
     const out: string[] = [];
     const iter = q.quiche_conn_retired_scid_iter(conn);
     if (iter === null) return out;

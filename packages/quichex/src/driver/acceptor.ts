@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import * as q from '@quichex/ffi';
 import { type Config, kHandle } from '../config.js';
 import { ConnCore } from '../core/conn-core.js';
@@ -15,6 +14,7 @@ import { attachLogs } from '../logging.js';
 import type { RetryTokens } from '../retry.js';
 import { CID_LEN, type CidRouter, type LongHeader } from './cid-router.js';
 import { ConnectionDriver } from './conn-driver.js';
+import { randomSlice } from './random-pool.js';
 import { toSockaddr, type UdpSocket } from './udp-socket.js';
 
 /** Settings of an {@link Acceptor}. */
@@ -55,7 +55,7 @@ export class Acceptor {
   /** Sends a stateless Retry with an address-bound token. */
   sendRetry(hdr: LongHeader, packetLen: number, address: string, port: number): void {
     const { scid, dcid } = hdr;
-    const retryScid = randomBytes(CID_LEN);
+    const retryScid = randomSlice(CID_LEN);
     const token = this.#options.retry.mint(dcid, address, port);
     this.#reply(address, port, packetLen, (out) =>
       q.quiche_retry(
@@ -99,7 +99,8 @@ export class Acceptor {
     odcid: Uint8Array | null,
   ): { driver: ConnectionDriver; odcidKey: string | null } | null {
     const socket = this.#socket;
-    const newScid = odcid ? Uint8Array.from(hdr.dcid) : randomBytes(CID_LEN);
+    // After a Retry the client already uses the CID we chose (its DCID now).
+    const newScid = odcid ? Buffer.from(hdr.dcid) : randomSlice(CID_LEN);
     const { config, logs } = this.#options;
     config.prepareFor('server', logs.keylogFile !== undefined);
     const peerSa = toSockaddr(address, port, socket.isV6);
@@ -116,13 +117,18 @@ export class Acceptor {
     );
     if (handle === null) return null;
     attachLogs(handle, logs, 'server');
-    const core = new ConnCore(handle, { isServer: true, dgramEnabled: config.dgram.enabled });
+    const core = new ConnCore(handle, {
+      isServer: true,
+      dgramEnabled: config.dgram.enabled,
+      earlyData: config.earlyData,
+    });
     const peer = { family: address.includes(':') ? 'IPv6' : 'IPv4', address, port } as const;
     const driver = new ConnectionDriver(core, socket, peer, {
       router: this.#router,
       keepAliveMs: this.#options.keepAliveMs,
+      peerSockaddr: peerSa,
     });
-    this.#router.add(driver, Buffer.from(newScid).toString('latin1'));
+    this.#router.add(driver, newScid.toString('latin1'));
     // Until the handshake completes a client without Retry still uses its own DCID.
     const odcidKey = odcid ? null : hdr.dcidKey;
     if (odcidKey !== null) this.#router.add(driver, odcidKey);

@@ -9,14 +9,35 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
 import * as q from '@quichex/ffi';
 import type { ConnCore } from '../core/conn-core.js';
+import { randomSlice } from './random-pool.js';
 
 /** Length of every connection ID quichex issues. */
 export const CID_LEN = 16;
 /** Spare source CIDs let the peer migrate or rebind without linking its paths. */
 const SPARE_SCIDS = 2;
+/** Capacities passed to `quiche_header_info` (in/out lengths). */
+const CID_CAPACITY = BigInt(q.QUICHE_MAX_CONN_ID_LEN);
+const TOKEN_CAPACITY = 512n;
+
+/**
+ * `quiche_header_info` out-params (capacities in, lengths out), shared by
+ * every router: parsing is synchronous, and a {@link LongHeader} (whose
+ * fields view these bytes) is used only until its datagram is handled. A
+ * client opens a router per connection, which then allocates none of them.
+ */
+const header = {
+  version: new Uint32Array(1),
+  type: new Uint8Array(1),
+  scid: new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN),
+  scidLen: new BigUint64Array(1),
+  /** A Buffer, so that the DCID's map key is read from it without a copy. */
+  dcid: Buffer.alloc(q.QUICHE_MAX_CONN_ID_LEN),
+  dcidLen: new BigUint64Array(1),
+  token: new Uint8Array(Number(TOKEN_CAPACITY)),
+  tokenLen: new BigUint64Array(1),
+};
 
 /** What the router knows of a connection. */
 export interface Routed {
@@ -24,7 +45,7 @@ export interface Routed {
   receive(packet: Buffer, address: string, port: number): void;
 }
 
-/** A long-header packet's fields, read by {@link CidRouter.parse}. */
+/** A long-header packet's fields, read by {@link CidRouter.parse} (valid until the next parse). */
 export interface LongHeader {
   readonly version: number;
   readonly type: number;
@@ -66,15 +87,6 @@ export class CidRouter<C extends Routed = Routed> {
   readonly #cidsOf = new Map<C, Set<string>>();
   #last: C | null = null;
   readonly #lastCid = Buffer.alloc(CID_LEN);
-  // quiche_header_info out-params (capacities in, lengths out)
-  readonly #version = new Uint32Array(1);
-  readonly #type = new Uint8Array(1);
-  readonly #scid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
-  readonly #scidLen = new BigUint64Array(1);
-  readonly #dcid = new Uint8Array(q.QUICHE_MAX_CONN_ID_LEN);
-  readonly #dcidLen = new BigUint64Array(1);
-  readonly #token = new Uint8Array(512);
-  readonly #tokenLen = new BigUint64Array(1);
 
   /** Connections with at least one routed CID. */
   get size(): number {
@@ -84,10 +96,12 @@ export class CidRouter<C extends Routed = Routed> {
   /**
    * Hands `packet` to its connection and returns `true`; returns `false`
    * when no connection owns its DCID (the caller then looks at it with
-   * {@link CidRouter.parse}).
+   * {@link CidRouter.parse}). Short headers carry a DCID of ours
+   * ({@link CID_LEN} bytes); long headers name theirs.
    */
   route(packet: Buffer, address: string, port: number): boolean {
-    if (packet.length <= CID_LEN || (packet[0]! & 0x80) !== 0) return false;
+    if ((packet[0]! & 0x80) !== 0) return this.#routeLong(packet, address, port);
+    if (packet.length <= CID_LEN) return false;
     const last = this.#last;
     if (last && !last.core.isClosed && packet.compare(this.#lastCid, 0, CID_LEN, 1, 1 + CID_LEN) === 0) {
       last.receive(packet, address, port);
@@ -101,33 +115,51 @@ export class CidRouter<C extends Routed = Routed> {
     return true;
   }
 
+  /**
+   * A long-header packet for a connection we know (the rest of its
+   * handshake) goes to it by the DCID read from the invariant header
+   * (RFC 8999 §5.1), without asking quiche to parse the header: only an
+   * Initial from a new client needs {@link CidRouter.parse}. quiche checks
+   * the packet itself when the connection receives it.
+   */
+  #routeLong(packet: Buffer, address: string, port: number): boolean {
+    if (packet.length < 7) return false;
+    const dcidLen = packet[5]!;
+    if (dcidLen > q.QUICHE_MAX_CONN_ID_LEN || 6 + dcidLen >= packet.length) return false;
+    const conn = this.#byCid.get(packet.toString('latin1', 6, 6 + dcidLen));
+    if (conn === undefined) return false;
+    conn.receive(packet, address, port);
+    return true;
+  }
+
   /** Parses a long-header packet; `null` when quiche cannot (garbage, or a short header we do not know). */
   parse(packet: Buffer): LongHeader | null {
-    this.#scidLen[0] = BigInt(this.#scid.length);
-    this.#dcidLen[0] = BigInt(this.#dcid.length);
-    this.#tokenLen[0] = BigInt(this.#token.length);
+    const h = header;
+    h.scidLen[0] = CID_CAPACITY;
+    h.dcidLen[0] = CID_CAPACITY;
+    h.tokenLen[0] = TOKEN_CAPACITY;
     const rc = q.quiche_header_info(
       packet,
       packet.length,
       CID_LEN,
-      this.#version,
-      this.#type,
-      this.#scid,
-      this.#scidLen,
-      this.#dcid,
-      this.#dcidLen,
-      this.#token,
-      this.#tokenLen,
+      h.version,
+      h.type,
+      h.scid,
+      h.scidLen,
+      h.dcid,
+      h.dcidLen,
+      h.token,
+      h.tokenLen,
     );
     if (rc < 0) return null;
-    const dcid = this.#dcid.subarray(0, Number(this.#dcidLen[0]));
+    const dcidLen = Number(h.dcidLen[0]);
     return {
-      version: this.#version[0]!,
-      type: this.#type[0]!,
-      scid: this.#scid.subarray(0, Number(this.#scidLen[0])),
-      dcid,
-      token: this.#token.subarray(0, Number(this.#tokenLen[0])),
-      dcidKey: Buffer.from(dcid).toString('latin1'),
+      version: h.version[0]!,
+      type: h.type[0]!,
+      scid: h.scid.subarray(0, Number(h.scidLen[0])),
+      dcid: h.dcid.subarray(0, dcidLen),
+      token: h.token.subarray(0, Number(h.tokenLen[0])),
+      dcidKey: h.dcid.toString('latin1', 0, dcidLen),
     };
   }
 
@@ -167,8 +199,8 @@ export class CidRouter<C extends Routed = Routed> {
     const core = conn.core;
     for (const key of core.retiredScids()) this.delete(conn, key);
     for (let i = core.scidsWanted(SPARE_SCIDS); i > 0; i--) {
-      const cid = randomBytes(CID_LEN);
-      if (!core.issueScid(cid, randomBytes(16))) break;
+      const cid = randomSlice(CID_LEN);
+      if (!core.issueScid(cid, randomSlice(16))) break;
       this.add(conn, cid.toString('latin1'));
     }
   }

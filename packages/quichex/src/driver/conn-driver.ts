@@ -48,6 +48,11 @@ export interface DriverEvents {
   datagram(data: Uint8Array): void;
   path(event: PathEvent): void;
   session(ticket: Uint8Array): void;
+  /**
+   * Whether anyone waits for the handshake to complete: only then is quiche
+   * asked, each round until it completes, whether it already failed.
+   */
+  awaitingHandshake(): boolean;
   /** The handshake already failed (quiche is draining); the connection still closes as usual. */
   handshakeFailed(info: CloseInfo): void;
   /** After each processing round of a live connection. */
@@ -62,6 +67,8 @@ export interface DriverOptions {
   readonly router: CidRouter<ConnectionDriver>;
   /** Send an ack-eliciting packet after this many ms without receiving anything (`null`: never). */
   readonly keepAliveMs: number | null;
+  /** The peer's address already encoded for this socket (saves encoding it again). */
+  readonly peerSockaddr?: Sockaddr;
 }
 
 /** Drives one connection: input, events, output, timers, cleanup. */
@@ -77,7 +84,8 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
   events!: DriverEvents;
   readonly router: CidRouter<ConnectionDriver>;
   readonly #keepAliveMs: number | null;
-  #lastHeard = performance.now();
+  /** When a datagram last arrived (kept only with keep-alive). */
+  #lastHeard = 0;
   #scheduled = false;
   /** Closed as far as users can tell: events sent, waiters settled. */
   #settled = false;
@@ -97,9 +105,10 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
     this.socket = socket;
     this.sockets = [socket];
     this.peer = peer;
-    this.peerSockaddr = toSockaddr(peer.address, peer.port, socket.isV6);
+    this.peerSockaddr = options.peerSockaddr ?? toSockaddr(peer.address, peer.port, socket.isV6);
     this.router = options.router;
     this.#keepAliveMs = options.keepAliveMs;
+    if (this.#keepAliveMs !== null) this.#lastHeard = performance.now();
   }
 
   /** Whether the connection is closed, as far as its users can tell. */
@@ -202,7 +211,7 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
         }
       }
       this.app.process();
-      if (!core.established) {
+      if (!core.established && this.events.awaitingHandshake()) {
         const failed = core.failedHandshake();
         if (failed) this.events.handshakeFailed(failed);
       }

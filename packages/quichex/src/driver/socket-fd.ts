@@ -13,9 +13,16 @@
  */
 import type dgram from 'node:dgram';
 
+/** The state symbol once found: it is the same for every socket (clients open one per connection). */
+let stateSymbol: symbol | undefined;
+
 /** The descriptor of a bound `dgram` socket, or `null` when it cannot be found. */
 export function socketFd(socket: dgram.Socket): number | null {
-  const state = Object.getOwnPropertySymbols(socket).find((sym) => sym.description === 'state symbol');
+  let state = stateSymbol !== undefined && Object.hasOwn(socket, stateSymbol) ? stateSymbol : undefined;
+  if (state === undefined) {
+    state = Object.getOwnPropertySymbols(socket).find((sym) => sym.description === 'state symbol');
+    if (state !== undefined) stateSymbol = state;
+  }
   const fd = state
     ? (socket as unknown as Record<symbol, { handle?: { fd?: unknown } } | undefined>)[state]?.handle?.fd
     : undefined;
