@@ -237,12 +237,30 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * when the send queue is full.
    */
   sendDatagram(data: Uint8Array | string): void {
+    if (!this.trySendDatagram(data))
+      throw new QuicError('ERR_QUIC_DATAGRAM_QUEUE_FULL', 'the datagram send queue is full');
+  }
+
+  /**
+   * Queues an unreliable datagram like {@link Connection.sendDatagram}, but
+   * returns `false` instead of throwing when the send queue is full: the
+   * cheap check for a sender that fills the queue on purpose (an exception
+   * per refused datagram costs more than sending one). Still throws for a
+   * datagram that can never be sent, or a closed connection.
+   *
+   * @example
+   * ```ts
+   * while (queue.length > 0 && conn.trySendDatagram(queue[0])) queue.shift();
+   * ```
+   */
+  trySendDatagram(data: Uint8Array | string): boolean {
     const bytes = toBytes('data', data);
     this.#live();
-    this.#driver.core.dgramSend(bytes);
+    if (!this.#driver.core.dgramSend(bytes)) return false;
     if (channels.datagram.hasSubscribers)
       channels.datagram.publish({ connection: this, direction: 'out', size: bytes.length });
     this.#driver.schedule();
+    return true;
   }
 
   /** Connection statistics. */

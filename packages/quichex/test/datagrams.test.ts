@@ -124,4 +124,36 @@ describe('datagrams', () => {
       await p.close();
     }
   });
+
+  it('trySendDatagram says false when the send queue is full, and every datagram it queued arrives', async () => {
+    const p = await pair({
+      server: { dgram: true },
+      client: { dgram: { recvQueueLen: 1000, sendQueueLen: 4 } },
+    });
+    try {
+      const arrived: string[] = [];
+      p.server.on('datagram', (d) => arrived.push(Buffer.from(d).toString()));
+      const queued: string[] = [];
+      // Nothing leaves before this synchronous loop yields: the fifth finds the queue full.
+      for (let i = 0; i < 5; i++) if (p.client.trySendDatagram(`d${i}`)) queued.push(`d${i}`);
+      expect(queued).toEqual(['d0', 'd1', 'd2', 'd3']);
+      expect(() => p.client.sendDatagram('d4')).toThrow(
+        expect.objectContaining({ code: 'ERR_QUIC_DATAGRAM_QUEUE_FULL' }),
+      );
+      // After a turn of the event loop the queue has drained onto the wire.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(p.client.trySendDatagram('d4')).toBe(true);
+      queued.push('d4');
+      const deadline = performance.now() + 5000;
+      while (arrived.length < queued.length && performance.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(arrived.sort()).toEqual(queued);
+      // Errors that are not "full" still throw.
+      expect(() => p.client.trySendDatagram(new Uint8Array(100_000))).toThrow(
+        expect.objectContaining({ code: 'ERR_QUIC_DATAGRAM_TOO_LARGE' }),
+      );
+    } finally {
+      await p.close();
+    }
+  });
 });

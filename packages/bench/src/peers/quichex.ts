@@ -262,13 +262,8 @@ async function datagrams(opts: PeerOptions): Promise<DgramResult> {
     const t0 = performance.now();
     const deadline = performance.now() + 120_000;
     while (sent < opts.count && performance.now() < deadline) {
-      try {
-        conn.sendDatagram(msg);
-        sent++;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'ERR_QUIC_DATAGRAM_QUEUE_FULL') throw err;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+      if (conn.trySendDatagram(msg)) sent++;
+      else await new Promise<void>((resolve) => setImmediate(resolve));
     }
     const s = await conn.openStream();
     await s.end('done');

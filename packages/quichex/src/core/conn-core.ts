@@ -439,9 +439,18 @@ export class ConnCore {
     return n < 0 ? null : n;
   }
 
-  /** Queues a datagram; throws a QuicError naming why it cannot be sent. */
-  dgramSend(bytes: Uint8Array): void {
+  /**
+   * Queues a datagram; `false` when the send queue is full. Throws a
+   * QuicError naming why it can never be sent (disabled, too large).
+   */
+  dgramSend(bytes: Uint8Array): boolean {
     const conn = this.live();
+    const rc = this.dgramEnabled
+      ? q.quiche_conn_dgram_send(conn, bytes.length === 0 ? s.EMPTY : bytes, bytes.length)
+      : E.QUICHE_ERR_INVALID_STATE;
+    if (rc >= 0) return true;
+    if (rc === E.QUICHE_ERR_DONE) return false;
+    // Only a refusal pays for asking quiche why.
     const max = this.dgramMaxWritable();
     if (max === null) {
       throw new QuicError(
@@ -455,10 +464,7 @@ export class ConnCore {
         `datagram of ${bytes.length} bytes exceeds the limit of ${max} bytes`,
       );
     }
-    const rc = q.quiche_conn_dgram_send(conn, bytes.length === 0 ? s.EMPTY : bytes, bytes.length);
-    if (rc === E.QUICHE_ERR_DONE)
-      throw new QuicError('ERR_QUIC_DATAGRAM_QUEUE_FULL', 'the datagram send queue is full');
-    if (rc < 0) throw quicheError(rc, 'sendDatagram');
+    throw quicheError(rc, 'sendDatagram');
   }
 
   // -- connection IDs ----------------------------------------------------------------
