@@ -47,7 +47,10 @@ export interface ConfigOptions {
   maxAckDelay?: number;
   /** Forbid the peer from migrating (default false). */
   disableActiveMigration?: boolean;
-  /** Congestion control (default `'bbr2'`, the one quiche paces with; quiche's own default is cubic). */
+  /**
+   * Congestion control (default: `'bbr2'` for clients, the one quiche paces
+   * with; `'cubic'` for servers, see `Config.ccAlgorithmFor`).
+   */
   ccAlgorithm?: CcAlgorithm;
   /** Initial congestion window in packets, 1..1000 (quiche default 10). */
   initialCongestionWindowPackets?: number;

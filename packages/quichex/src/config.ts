@@ -59,7 +59,10 @@ export class Config {
   #earlyData = false;
   #haveCert = false;
   #logKeys = false;
-  #ccAlgorithm: CcAlgorithm = 'cubic';
+  /** Set by the user, or `null`: then chosen per role when a connection is created. */
+  #ccAlgorithm: CcAlgorithm | null = null;
+  /** The role quiche's congestion control was last set for (when the user chose none). */
+  #ccRole: 'client' | 'server' | null = null;
   #pacing = true;
   /** The role whose verification default the native config holds now. */
   #preparedFor: 'client' | 'server' | null = null;
@@ -99,11 +102,7 @@ export class Config {
         // quiche keeps at most this many paths and never frees the one a NAT
         // rebinding leaves behind: with quiche's default of 2, a second
         // rebinding is silently dropped. 8 leaves room for several.
-        .setActiveConnectionIdLimit(8)
-        // quiche 0.30 computes pacing times only under bbr2 (cubic and reno
-        // stamp every packet "now") and cubic fills socket buffers until they
-        // drop: bbr2 keeps loopback and LAN queues short (performance guide).
-        .setCcAlgorithm('bbr2');
+        .setActiveConnectionIdLimit(8);
       applyOptions(this, options);
     } catch (err) {
       this.free();
@@ -121,14 +120,22 @@ export class Config {
     return this.#h;
   }
 
-  /** The congestion control algorithm (default `'bbr2'`). */
-  get ccAlgorithm(): CcAlgorithm {
-    return this.#ccAlgorithm;
+  /**
+   * The congestion control connections of `role` use: the one set with
+   * `ccAlgorithm`, else `'bbr2'` for clients and `'cubic'` for servers.
+   * quiche 0.30 paces only under bbr2, and bbr2 keeps socket buffers from
+   * overflowing; but a quiche 0.30 server under bbr2 often never resends
+   * what was in flight when a client's address changed (a NAT rebinding),
+   * and the transfer stalls until the idle timeout, which cubic avoids.
+   * See the performance guide.
+   */
+  ccAlgorithmFor(role: 'client' | 'server'): CcAlgorithm {
+    return this.#ccAlgorithm ?? (role === 'server' ? 'cubic' : 'bbr2');
   }
 
-  /** Whether connections of this config pace their packets (`pacing` on and `ccAlgorithm` `'bbr2'`). */
-  get paced(): boolean {
-    return this.#pacing && this.#ccAlgorithm === 'bbr2';
+  /** Whether connections of `role` pace their packets (`pacing` on and bbr2; see {@link Config.ccAlgorithmFor}). */
+  pacedFor(role: 'client' | 'server'): boolean {
+    return this.#pacing && this.ccAlgorithmFor(role) === 'bbr2';
   }
 
   /** ALPN protocols set on this config. */
@@ -503,13 +510,18 @@ export class Config {
   }
 
   /**
-   * @internal Applies the role's verification default just before a
-   * connection is created: clients verify (with the system CAs when none
-   * were loaded), servers do not ask for client certificates.
+   * @internal Applies the role's defaults just before a connection is
+   * created: clients verify (with the system CAs when none were loaded),
+   * servers do not ask for client certificates; unless set, congestion
+   * control is bbr2 for clients and cubic for servers.
    */
   prepareFor(role: 'client' | 'server', keylog = false): void {
     // quiche writes a connection's key log only when the config allows it.
     if (keylog && !this.#logKeys) this.logKeys();
+    if (this.#ccAlgorithm === null && this.#ccRole !== role) {
+      this.#ccRole = role;
+      q.quiche_config_set_cc_algorithm_name(this.#h, role === 'server' ? 'cubic' : 'bbr2_gcongestion');
+    }
     // Nothing to do for the role the config was last prepared for (every
     // accept of a listener, every dial of a client).
     if (this.#verifyPeer !== undefined || this.#preparedFor === role) return;

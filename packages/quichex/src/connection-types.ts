@@ -25,9 +25,9 @@ export interface ConnectionInfo extends NegotiatedInfo {
   /**
    * How this side paces its packets: `'user-space'` when quiche stamps each
    * packet with a send time (the `bbr2` congestion control with `pacing` on,
-   * the defaults) and the send loop holds packets until then; `'none'`
-   * otherwise (quiche 0.30 paces only under `bbr2`). The kernel's SO_TXTIME
-   * is not used: see the performance guide.
+   * a client's defaults) and the send loop holds packets until then;
+   * `'none'` otherwise (quiche 0.30 paces only under `bbr2`; servers default
+   * to cubic). The kernel's SO_TXTIME is not used: see the performance guide.
    */
   readonly pacing: 'user-space' | 'none';
 }

@@ -221,7 +221,7 @@ export async function dialAddress(
   router.add(driver, scid.toString('latin1'));
   const conn = new Connection(driver, {
     dgramRecvQueueLen: config.dgram.recvQueueLen,
-    paced: config.paced,
+    paced: config.pacedFor('client'),
     application: options.application,
   });
   setup(conn, driver);

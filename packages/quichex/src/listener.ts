@@ -300,7 +300,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { driver, odcidKey } = created;
     const conn = new Connection(driver, {
       dgramRecvQueueLen: this.#config.dgram.recvQueueLen,
-      paced: this.#config.paced,
+      paced: this.#config.pacedFor('server'),
       application: this.#application,
     });
     const set = full ? this.#refusing : this.#live;

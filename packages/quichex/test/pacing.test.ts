@@ -117,6 +117,24 @@ describe('pacing', () => {
     });
   }
 
+  it('paces clients by default, and servers only when given bbr2', async () => {
+    for (const server of [{}, { ccAlgorithm: 'bbr2' as const }]) {
+      const listener = await listen({ host: '127.0.0.1', port: 0, config: serverConfig(server) });
+      cleanups.push(() => listener.close());
+      const accepted = listener.accept();
+      const conn = await connect({
+        host: '127.0.0.1',
+        port: listener.address().port,
+        config: clientConfig(),
+        serverName: 'localhost',
+      });
+      const serverSide = await accepted;
+      expect(conn.info().pacing).toBe('user-space');
+      expect(serverSide?.info().pacing).toBe(server.ccAlgorithm === 'bbr2' ? 'user-space' : 'none');
+      await conn.close();
+    }
+  });
+
   it('reports no pacing when the congestion control does not pace', async () => {
     const listener = await listen({ host: '127.0.0.1', port: 0, config: serverConfig() });
     cleanups.push(() => listener.close());
