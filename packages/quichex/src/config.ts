@@ -128,6 +128,14 @@ export class Config {
    * what was in flight when a client's address changed (a NAT rebinding),
    * and the transfer stalls until the idle timeout, which cubic avoids.
    * See the performance guide.
+   *
+   * @example
+   * ```ts
+   * const config = new Config({ alpn: ['echo'] });
+   * config.ccAlgorithmFor('client'); // 'bbr2'
+   * config.ccAlgorithmFor('server'); // 'cubic'
+   * config.pacedFor('client'); // true
+   * ```
    */
   ccAlgorithmFor(role: 'client' | 'server'): CcAlgorithm {
     return this.#ccAlgorithm ?? (role === 'server' ? 'cubic' : 'bbr2');

@@ -78,6 +78,7 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
   readonly sockets: UdpSocket[];
   peer: SocketAddress;
   peerSockaddr: Sockaddr;
+  /** The datagram waiting for its pacing time (see `transmit.ts`). */
   held: HeldDatagram | null = null;
   /** Set by the public connection right after construction. */
   app!: Application;
@@ -167,6 +168,7 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
     return !this.core.established;
   }
 
+  /** The turn scheduler's call: this connection's round of this turn. */
   runScheduled(): void {
     this.#scheduled = false;
     this.process();
