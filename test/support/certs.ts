@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 
 export interface TestCerts {
   /** Directory holding every file; remove with {@link TestCerts.cleanup}. */
@@ -94,4 +95,16 @@ export function generateTestCerts(): TestCerts {
     otherCaCert: path.join(dir, 'other-ca.pem'),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+let fileCerts: TestCerts | undefined;
+
+/** Certificates for the current test file, made once and removed after it. */
+export function testCerts(): TestCerts {
+  if (!fileCerts) {
+    fileCerts = generateTestCerts();
+    const c = fileCerts;
+    afterAll(() => c.cleanup());
+  }
+  return fileCerts;
 }

@@ -8,11 +8,10 @@
 //   node packages/bench/spikes/handshake-cost.mjs [count] [concurrency] [rounds]
 // Add `--cpu-prof` before the script to profile the server side.
 // QUICHEX_BENCH_NATIVE overrides the path of the native harness.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { generateLocalCertificate } from '@quichex/cli';
 import { Config, listen } from 'quichex';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -22,32 +21,7 @@ const concurrency = Number(process.argv[3] ?? 1);
 const rounds = Number(process.argv[4] ?? 3);
 const MiB = 1024 * 1024;
 
-const dir = mkdtempSync(path.join(tmpdir(), 'quichex-hs-'));
-const cert = path.join(dir, 'cert.pem');
-const key = path.join(dir, 'key.pem');
-execFileSync(
-  'openssl',
-  [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=localhost',
-    '-addext',
-    'subjectAltName=DNS:localhost,IP:127.0.0.1',
-  ],
-  { stdio: 'ignore' },
-);
+const { cert, key } = await generateLocalCertificate();
 
 // The benchmark's quichex server (packages/bench/src/peers/quichex.ts).
 const listener = await listen({
@@ -62,8 +36,8 @@ const listener = await listen({
     initialMaxStreamDataBidiRemote: 16 * MiB,
     initialMaxStreamDataUni: 16 * MiB,
     initialMaxStreamsBidi: 100_000,
-    certChainFile: cert,
-    privKeyFile: key,
+    cert,
+    key,
   }),
   maxHandshakesPerAddress: 1_000_000,
   onConnection: async (conn) => {
@@ -152,4 +126,3 @@ console.log(
   `server CPU per handshake: min ${results[0].toFixed(1)} median ${results[results.length >> 1].toFixed(1)} us`,
 );
 await listener.close({ timeoutMs: 100 });
-rmSync(dir, { recursive: true, force: true });

@@ -4,24 +4,15 @@
  */
 import type dgram from 'node:dgram';
 import { Config, type Connection, connect } from 'quichex';
-import { afterAll } from 'vitest';
-import { generateTestCerts, type TestCerts } from '../../support/certs.js';
+import { testCerts } from '../../support/certs.js';
+import { within } from '../../support/within.js';
+
+export { testCerts, within };
+
 import { HOST } from './raw.js';
 
 export const MiB = 1024 * 1024;
 export const KiB = 1024;
-
-let certs: TestCerts | undefined;
-
-/** Certificates for this test file (removed after it). */
-export function testCerts(): TestCerts {
-  if (!certs) {
-    certs = generateTestCerts();
-    const c = certs;
-    afterAll(() => c.cleanup());
-  }
-  return certs;
-}
 
 /** The cert/key pair for `ServerProcess.start`. */
 export function serverIdentity(): { cert: string; key: string } {
@@ -32,19 +23,6 @@ export function serverIdentity(): { cert: string; key: string } {
 /** A client config trusting the test CA. */
 export function clientConfig(options: ConstructorParameters<typeof Config>[0] = {}): Config {
   return new Config({ alpn: ['test'], caFile: testCerts().caCert, ...options });
-}
-
-/** Resolves like `promise`, or rejects after `ms` naming `what`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -2,21 +2,10 @@
  * Shared set-up for quichex tests: certificates generated once per test
  * file, matching client/server configs, and an echo listener on loopback.
  */
-import { afterAll } from 'vitest';
-import { generateTestCerts, type TestCerts } from '../../../../test/support/certs.js';
+import { testCerts } from '../../../../test/support/certs.js';
 import { Config, type ConfigOptions, type Connection, type Listener, listen } from '../../src/index.js';
 
-let certs: TestCerts | undefined;
-
-/** Certificates for this test file (removed after it). */
-export function testCerts(): TestCerts {
-  if (!certs) {
-    certs = generateTestCerts();
-    const c = certs;
-    afterAll(() => c.cleanup());
-  }
-  return certs;
-}
+export { testCerts };
 
 /** A server config with the test certificate. */
 export function serverConfig(options: ConfigOptions = {}): Config {

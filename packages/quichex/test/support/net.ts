@@ -6,20 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import * as q from '@quichex/ffi';
+import { within } from '../../../../test/support/within.js';
 import type { Connection } from '../../src/index.js';
 
-/** Resolves or rejects like `promise`, but rejects after `ms` with a message naming `what`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within };
 
 /** Polls `check` every 10 ms until it returns true; fails after `ms`. */
 export async function until(check: () => boolean, ms: number, what: string): Promise<void> {
