@@ -38,4 +38,6 @@ cp "$lib" "$dest/libquiche.so"
 header=$(cargo metadata --locked --format-version 1 --manifest-path "$recipe/Cargo.toml" \
   | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const p=JSON.parse(s).packages.find(p=>p.name==="quiche");console.log(require("path").join(require("path").dirname(p.manifest_path),"include","quiche.h"))})')
 cp "$header" "$dest/quiche.h"
+# Our glue's declarations, next to quiche's.
+cp "$recipe/include/quichex.h" "$dest/quichex.h"
 echo "build-libquiche: $count quiche_* and $(grep -c '^quichex_' <<<"$exported" || true) quichex_* symbols exported; placed in ${dest#$root/} ($(( $(date +%s) - start ))s)"

@@ -36,6 +36,11 @@ export type QuicheH3Conn = Handle<'quiche_h3_conn'>;
 /** `quiche_h3_event *`: one HTTP/3 event, freed with `quiche_h3_event_free`. */
 export type QuicheH3Event = Handle<'quiche_h3_event'>;
 
+/** `quichex_tls *`: the TLS context of one config (quichex glue), freed with `quichex_tls_free`. */
+export type QuichexTls = Handle<'quichex_tls'>;
+/** `quichex_trust *`: trusted certificates (quichex glue), freed with `quichex_trust_free`. */
+export type QuichexTrust = Handle<'quichex_trust'>;
+
 /** Any raw native pointer (`void *`, `uint8_t *` held by C). */
 export type Pointer = bigint;
 

@@ -73,6 +73,7 @@ export {
   H3Priority,
   type H3PriorityInit,
   library,
+  registerKeylogCallback,
   registerLogCallback,
 } from './native.js';
 export * from './structs.js';

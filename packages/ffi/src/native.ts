@@ -9,6 +9,7 @@
  */
 import koffi from 'koffi';
 import { type LoadedLibrary, loadLibrary } from './loader.js';
+import { copyBorrowed } from './memory.js';
 
 /** The libquiche this process uses. */
 export const library: LoadedLibrary = loadLibrary();
@@ -28,6 +29,8 @@ for (const name of [
   'quiche_h3_config',
   'quiche_h3_conn',
   'quiche_h3_event',
+  'quichex_tls',
+  'quichex_trust',
 ]) {
   koffi.opaque(name);
 }
@@ -73,6 +76,7 @@ koffi.proto('bool quiche_dgram_purge_cb(uint8_t *buf, size_t len)');
 koffi.proto(
   'int quiche_h3_header_cb(uint8_t *name, size_t name_len, uint8_t *value, size_t value_len, void *argp)',
 );
+koffi.proto('void quichex_keylog_cb(const uint8_t *line, size_t len, uint32_t ctx)');
 koffi.proto('int quiche_h3_setting_cb(uint64_t identifier, uint64_t value, void *argp)');
 koffi.proto(
   'int quiche_h3_priority_cb(uint8_t *priority_field_value, uint64_t priority_field_value_len, void *argp)',
@@ -140,5 +144,26 @@ export function registerLogCallback(fn: (line: string) => void): bigint {
   return koffi.register(
     (line: string) => fn(line),
     koffi.pointer(koffi.type('quiche_log_cb')),
+  ) as unknown as bigint;
+}
+
+/**
+ * Wraps `fn` as a native `quichex_keylog_cb` for
+ * `quichex_conn_set_keylog_callback`. `fn` gets a copy of each key log line
+ * (with its newline) and the `ctx` number the connection was given. It runs
+ * inside quiche (during `quiche_conn_recv`/`quiche_conn_send`), so it must
+ * not call into quiche for that connection. Registered for good: register
+ * one callback per process and tell connections apart by `ctx`.
+ *
+ * @example
+ * ```ts
+ * const cb = registerKeylogCallback((line, ctx) => lines.get(ctx)?.push(line));
+ * quichex_conn_set_keylog_callback(conn, cb, 7);
+ * ```
+ */
+export function registerKeylogCallback(fn: (line: Uint8Array, ctx: number) => void): bigint {
+  return koffi.register(
+    (line: bigint, len: number | bigint, ctx: number) => fn(copyBorrowed(line, len), ctx),
+    koffi.pointer(koffi.type('quichex_keylog_cb')),
   ) as unknown as bigint;
 }

@@ -5,6 +5,7 @@
  * @module
  */
 import type { Config } from './config.js';
+import type { CheckServerIdentity } from './peer-auth.js';
 import { describe } from './validate.js';
 
 /** Congestion control algorithms quiche implements. */
@@ -12,6 +13,16 @@ export type CcAlgorithm = 'reno' | 'cubic' | 'bbr2';
 
 /** PEM material given in memory. */
 export type Pem = string | Uint8Array;
+
+/** The certificate chain and key presented for one server name (see {@link ConfigOptions.sni}). */
+export interface ServerNameIdentity {
+  /** Certificate chain, leaf first, as PEM. */
+  cert: Pem;
+  /** Private key as PEM. */
+  key: Pem;
+  /** Passphrase of an encrypted `key`. */
+  passphrase?: string | Uint8Array;
+}
 
 /**
  * Every option of {@link Config}. Each maps to one setter; units are
@@ -78,8 +89,32 @@ export interface ConfigOptions {
   ticketKey?: Uint8Array;
   /** TLS key-exchange groups, e.g. `"X25519:P-256"`. */
   curvesList?: string;
-  /** Verify the peer's certificate. Default: `true` when connecting, `false` when listening. */
+  /**
+   * Older name of `rejectUnauthorized`; on a server, `true` also sets
+   * `requestCert` unless that is given.
+   */
   verifyPeer?: boolean;
+  /**
+   * Fail a connection whose peer's certificate does not verify (default
+   * `true`, as node:tls). Clients always check the server's chain and name;
+   * servers check a client's certificate when `requestCert` asked for one.
+   * With `false` the connection goes on, and `conn.info().authorized` and
+   * `authorizationError` say what was wrong.
+   */
+  rejectUnauthorized?: boolean;
+  /**
+   * (Servers) Ask clients for a certificate (default `false`). With
+   * `rejectUnauthorized` (the default) a client that sends none, or one
+   * that does not verify against `ca`, fails its handshake.
+   */
+  requestCert?: boolean;
+  /**
+   * (Clients) Checks that the server's certificate is for the name
+   * connected to (`serverName`, else `host`), after its chain verified:
+   * return an Error to reject it (it becomes the `cause` of the failure).
+   * Default: node:tls's `checkServerIdentity`.
+   */
+  checkServerIdentity?: CheckServerIdentity;
   /** Send GREASE values (quiche default true). */
   grease?: boolean;
   /** Path-MTU discovery (default false). */
@@ -92,20 +127,33 @@ export interface ConfigOptions {
   earlyData?: boolean;
   /** Anti-amplification factor for unvalidated peers, 1..255 (quiche default 3). */
   maxAmplificationFactor?: number;
-  /** Certificate chain: a PEM file path. */
+  /** Certificate chain: a PEM file path (leaf first, then intermediates). */
   certChainFile?: string;
   /** Private key: a PEM file path. */
   privKeyFile?: string;
-  /** Trusted CAs: a PEM file path. */
+  /** Trusted CAs: a PEM file path (replaces Node's default trust, as `ca` does). */
   caFile?: string;
-  /** Trusted CAs: a directory of hashed PEM files. */
+  /** Trusted CAs: every PEM file of a directory. */
   caDirectory?: string;
-  /** Certificate chain as PEM text or bytes. */
+  /** Certificate chain as PEM text or bytes: the leaf, then the intermediates to send. */
   cert?: Pem;
-  /** Private key as PEM text or bytes (written 0600 to a private temp dir and removed right after loading). */
+  /** Private key as PEM text or bytes, loaded in memory (it never touches the disk). */
   key?: Pem;
-  /** Trusted CAs as PEM text or bytes. */
-  ca?: Pem;
+  /** Passphrase of an encrypted `key`/`privKeyFile`. */
+  passphrase?: string | Uint8Array;
+  /**
+   * Trusted CAs as PEM text or bytes, or a list of them. Given (or
+   * `caFile`/`caDirectory`), they replace the default trust: Node's root
+   * certificates plus `NODE_EXTRA_CA_CERTS`, as in node:tls.
+   */
+  ca?: Pem | readonly Pem[];
+  /**
+   * (Servers) A certificate and key per server name, chosen by the
+   * client's SNI: `{ 'example.com': { cert, key }, '*.example.net': … }`.
+   * An exact name wins over a wildcard (one label); other names get the
+   * top-level `cert`/`key`, or fail the handshake without them.
+   */
+  sni?: Readonly<Record<string, ServerNameIdentity>>;
 }
 
 /** Queue lengths of the DATAGRAM extension. */
@@ -156,6 +204,9 @@ export const OPTION_NAMES: readonly (keyof ConfigOptions)[] = [
   'ticketKey',
   'curvesList',
   'verifyPeer',
+  'rejectUnauthorized',
+  'requestCert',
+  'checkServerIdentity',
   'grease',
   'discoverPmtu',
   'pmtudMaxProbes',
@@ -168,7 +219,9 @@ export const OPTION_NAMES: readonly (keyof ConfigOptions)[] = [
   'caDirectory',
   'cert',
   'key',
+  'passphrase',
   'ca',
+  'sni',
 ];
 
 /** Applies every option through its setter, after rejecting unknown ones by name. */
@@ -215,12 +268,16 @@ export function applyOptions(config: Config, o: ConfigOptions): void {
   if (o.ticketKey !== undefined) config.setTicketKey(o.ticketKey);
   if (o.curvesList !== undefined) config.setCurvesList(o.curvesList);
   if (o.verifyPeer !== undefined) config.verifyPeer(o.verifyPeer);
+  if (o.rejectUnauthorized !== undefined) config.setRejectUnauthorized(o.rejectUnauthorized);
+  if (o.requestCert !== undefined) config.setRequestCert(o.requestCert);
+  if (o.checkServerIdentity !== undefined) config.setCheckServerIdentity(o.checkServerIdentity);
   if (o.grease !== undefined) config.grease(o.grease);
   if (o.discoverPmtu !== undefined) config.discoverPmtu(o.discoverPmtu);
   if (o.pmtudMaxProbes !== undefined) config.setPmtudMaxProbes(o.pmtudMaxProbes);
   if (o.logKeys) config.logKeys();
   if (o.earlyData) config.enableEarlyData();
   if (o.maxAmplificationFactor !== undefined) config.setMaxAmplificationFactor(o.maxAmplificationFactor);
+  if (o.passphrase !== undefined) config.setPassphrase(o.passphrase);
   if (o.certChainFile !== undefined) config.loadCertChainFromPemFile(o.certChainFile);
   if (o.privKeyFile !== undefined) config.loadPrivKeyFromPemFile(o.privKeyFile);
   if (o.caFile !== undefined) config.loadVerifyLocationsFromFile(o.caFile);
@@ -228,4 +285,9 @@ export function applyOptions(config: Config, o: ConfigOptions): void {
   if (o.cert !== undefined) config.loadCertChainFromPem(o.cert);
   if (o.key !== undefined) config.loadPrivKeyFromPem(o.key);
   if (o.ca !== undefined) config.loadVerifyLocationsFromPem(o.ca);
+  if (o.sni !== undefined) {
+    if (o.sni === null || typeof o.sni !== 'object')
+      throw new TypeError(`sni must be an object of { cert, key } by server name, got ${describe(o.sni)}`);
+    for (const [name, identity] of Object.entries(o.sni)) config.addServerName(name, identity);
+  }
 }

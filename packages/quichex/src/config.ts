@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { existsSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import * as q from '@quichex/ffi';
 import {
   applyOptions,
@@ -13,28 +13,35 @@ import {
   type DgramQueues,
   type DgramSettings,
   type Pem,
+  type ServerNameIdentity,
 } from './config-options.js';
 import { QuicError } from './errors.js';
-import { withPemFile } from './pem-file.js';
+import type { Authorizer, CheckServerIdentity } from './peer-auth.js';
+import { passphraseBytes, pemBytes, pemList, readPemDirectory, readPemFile } from './pem.js';
 import { track } from './resources.js';
+import { TlsContext } from './tls-context.js';
 import { checkBool, checkInt, checkString, describe } from './validate.js';
 
-export type { CcAlgorithm, ConfigOptions, DgramQueues, DgramSettings, Pem } from './config-options.js';
+export type {
+  CcAlgorithm,
+  ConfigOptions,
+  DgramQueues,
+  DgramSettings,
+  Pem,
+  ServerNameIdentity,
+} from './config-options.js';
+export type { CheckServerIdentity } from './peer-auth.js';
 
 /** Symbol through which the engine reaches a Config's native handle. */
 export const kHandle: unique symbol = Symbol('quichex.config.handle');
 
-const registry = new FinalizationRegistry<q.QuicheConfig>((handle) => {
-  q.quiche_config_free(handle);
+const registry = new FinalizationRegistry<{ config: q.QuicheConfig; tls: TlsContext }>((held) => {
+  q.quiche_config_free(held.config);
+  held.tls.free();
   track('configs', -1);
 });
 
 const U62 = (1n << 62n) - 1n;
-const SYSTEM_CA_FILES = [
-  '/etc/ssl/certs/ca-certificates.crt',
-  '/etc/pki/tls/certs/ca-bundle.crt',
-  '/etc/ssl/cert.pem',
-];
 
 /**
  * A QUIC transport configuration. One `Config` can serve any number of
@@ -50,22 +57,22 @@ const SYSTEM_CA_FILES = [
  */
 export class Config {
   #handle: q.QuicheConfig | null;
+  readonly #tls: TlsContext;
+  /** The halves of this side's identity, until both are given. */
+  #certPem: Uint8Array | null = null;
+  #keyPem: Uint8Array | null = null;
+  #passphrase: Uint8Array | null = null;
   #alpn: readonly string[] = [];
   #dgram = { enabled: false, recvQueueLen: 1000, sendQueueLen: 1000 };
   #maxSendUdpPayloadSize = 1350;
   #maxIdleTimeout = 30_000;
-  #verifyPeer: boolean | undefined;
-  #caLoaded = false;
   #earlyData = false;
-  #haveCert = false;
   #logKeys = false;
   /** Set by the user, or `null`: then chosen per role when a connection is created. */
   #ccAlgorithm: CcAlgorithm | null = null;
   /** The role quiche's congestion control was last set for (when the user chose none). */
   #ccRole: 'client' | 'server' | null = null;
   #pacing = true;
-  /** The role whose verification default the native config holds now. */
-  #preparedFor: 'client' | 'server' | null = null;
 
   /**
    * Creates a configuration; every option is validated before anything is
@@ -79,15 +86,11 @@ export class Config {
       options.version === undefined
         ? q.QUICHE_PROTOCOL_VERSION
         : (checkInt('version', options.version, 0, 0xffffffff) as number);
-    const handle = q.quiche_config_new(version);
-    if (handle === null)
-      throw new QuicError(
-        'ERR_QUIC_TRANSPORT_ERROR',
-        `quiche could not create a config for version ${version}`,
-      );
-    this.#handle = handle;
+    // quiche's config on a TLS context our glue keeps a handle to.
+    this.#tls = new TlsContext(version);
+    this.#handle = this.#tls.config;
     track('configs', 1);
-    registry.register(this, handle, this);
+    registry.register(this, { config: this.#handle, tls: this.#tls }, this);
     try {
       // quiche's own defaults leave flow control at zero; these make a
       // fresh Config usable for real transfers.
@@ -113,6 +116,12 @@ export class Config {
   get #h(): q.QuicheConfig {
     if (this.#handle === null) throw new QuicError('ERR_QUIC_DESTROYED', 'this Config has been freed');
     return this.#handle;
+  }
+
+  /** The TLS context, once checked that this Config was not freed. */
+  get #live(): TlsContext {
+    if (this.#handle === null) throw new QuicError('ERR_QUIC_DESTROYED', 'this Config has been freed');
+    return this.#tls;
   }
 
   /** @internal The native handle, for the engine. */
@@ -171,9 +180,9 @@ export class Config {
     return this.#earlyData;
   }
 
-  /** Whether a certificate chain was loaded (needed to listen). */
+  /** Whether a certificate chain and its key were loaded, or identities per server name (needed to listen). */
   get hasCertificate(): boolean {
-    return this.#haveCert;
+    return this.#tls.hasIdentity;
   }
 
   /** Whether {@link Config.free} was called. */
@@ -419,10 +428,51 @@ export class Config {
     return this;
   }
 
-  /** Turns certificate verification of the peer on or off. */
+  /**
+   * The older name of {@link Config.setRejectUnauthorized}; on a server,
+   * `true` also asks clients for a certificate unless
+   * {@link Config.setRequestCert} said otherwise.
+   */
   verifyPeer(v: boolean): this {
-    q.quiche_config_verify_peer(this.#h, checkBool('verifyPeer', v));
-    this.#verifyPeer = v;
+    this.#live.verifyPeer = checkBool('verifyPeer', v);
+    return this;
+  }
+
+  /**
+   * Whether a connection fails when the peer's certificate does not verify
+   * (default `true`, as node:tls). Clients always check the server's
+   * certificate; servers check a client's when they asked for one
+   * ({@link Config.setRequestCert}). With `false` the connection goes on and
+   * `conn.info().authorizationError` says what was wrong.
+   */
+  setRejectUnauthorized(v: boolean): this {
+    this.#live.rejectUnauthorized = checkBool('rejectUnauthorized', v);
+    return this;
+  }
+
+  /** (Servers) Ask clients for a certificate (default `false`). */
+  setRequestCert(v: boolean): this {
+    this.#live.requestCert = checkBool('requestCert', v);
+    return this;
+  }
+
+  /**
+   * (Clients) Replaces the check that the server's certificate is for the
+   * name connected to, called after its chain verified; return an Error to
+   * reject the certificate. The default is node:tls's `checkServerIdentity`.
+   *
+   * @example
+   * ```ts
+   * // Pin the server's certificate by its SHA-256 fingerprint.
+   * config.setCheckServerIdentity((host, cert) =>
+   *   cert.fingerprint256 === pinned ? undefined : new Error(`unexpected certificate for ${host}`),
+   * );
+   * ```
+   */
+  setCheckServerIdentity(fn: CheckServerIdentity): this {
+    if (typeof fn !== 'function')
+      throw new TypeError(`checkServerIdentity must be a function, got ${describe(fn)}`);
+    this.#live.checkServerIdentity = fn;
     return this;
   }
 
@@ -467,79 +517,135 @@ export class Config {
     return this;
   }
 
-  /** Loads the certificate chain from a PEM file. */
+  /** Loads the certificate chain (leaf first) from a PEM file. */
   loadCertChainFromPemFile(file: string): this {
-    this.#load('certChainFile', file, q.quiche_config_load_cert_chain_from_pem_file);
-    this.#haveCert = true;
-    return this;
+    return this.#setCert('certChainFile', readPemFile('certChainFile', file));
   }
 
-  /** Loads the private key from a PEM file. */
-  loadPrivKeyFromPemFile(file: string): this {
-    this.#load('privKeyFile', file, q.quiche_config_load_priv_key_from_pem_file);
-    return this;
+  /** Loads the private key from a PEM file (decrypted with `passphrase` when it is encrypted). */
+  loadPrivKeyFromPemFile(file: string, passphrase?: string | Uint8Array): this {
+    return this.#setKey('privKeyFile', readPemFile('privKeyFile', file), passphrase);
   }
 
-  /** Loads trusted CAs from a PEM file. */
+  /** Adds trusted CAs from a PEM file (together, the CAs given replace Node's default trust). */
   loadVerifyLocationsFromFile(file: string): this {
-    this.#load('caFile', file, q.quiche_config_load_verify_locations_from_file);
-    this.#caLoaded = true;
+    this.#live.addCa('caFile', readPemFile('caFile', file));
     return this;
   }
 
-  /** Loads trusted CAs from a directory of hashed PEM files. */
+  /** Adds trusted CAs from every PEM file of a directory. */
   loadVerifyLocationsFromDirectory(dir: string): this {
-    this.#load('caDirectory', dir, q.quiche_config_load_verify_locations_from_directory);
-    this.#caLoaded = true;
+    this.#live.addCa('caDirectory', readPemDirectory('caDirectory', dir));
     return this;
   }
 
-  /** Loads the certificate chain from PEM text or bytes. */
+  /** Loads the certificate chain (leaf first, then intermediates) from PEM text or bytes, in memory. */
   loadCertChainFromPem(pem: Pem): this {
-    return withPemFile('cert', pem, (file) => this.loadCertChainFromPemFile(file));
+    return this.#setCert('cert', pemBytes('cert', pem));
   }
 
-  /** Loads the private key from PEM text or bytes (via a 0600 temp file removed right after). */
-  loadPrivKeyFromPem(pem: Pem): this {
-    return withPemFile('key', pem, (file) => this.loadPrivKeyFromPemFile(file));
+  /**
+   * Loads the private key from PEM text or bytes, in memory: it never
+   * touches the disk. An encrypted key needs its `passphrase`.
+   */
+  loadPrivKeyFromPem(pem: Pem, passphrase?: string | Uint8Array): this {
+    return this.#setKey('key', pemBytes('key', pem), passphrase);
   }
 
-  /** Loads trusted CAs from PEM text or bytes. */
-  loadVerifyLocationsFromPem(pem: Pem): this {
-    return withPemFile('ca', pem, (file) => this.loadVerifyLocationsFromFile(file));
+  /** Adds trusted CAs from PEM text or bytes, or a list of them. */
+  loadVerifyLocationsFromPem(pem: Pem | readonly Pem[]): this {
+    this.#live.addCa('ca', pemList('ca', pem));
+    return this;
   }
 
-  #load(option: string, file: string, fn: (c: q.QuicheConfig, p: string) => number): void {
-    checkString(option, file);
-    if (!existsSync(file)) throw new QuicError('QUICHE_ERR_TLS_FAIL', `${option}: no such file ${file}`);
-    const rc = fn(this.#h, file);
-    if (rc < 0)
-      throw new QuicError('QUICHE_ERR_TLS_FAIL', `${option}: quiche could not load ${file} (not valid PEM?)`);
+  /**
+   * (Servers) Adds the certificate and key presented to clients that ask
+   * for `name` (their SNI): a host name, or `*.example.com` for any one
+   * label. An exact name wins over a wildcard; other clients get the
+   * default `cert`/`key`.
+   *
+   * @example
+   * ```ts
+   * config.addServerName('api.example.com', { cert: apiCert, key: apiKey });
+   * config.addServerName('*.example.com', { cert: wildCert, key: wildKey });
+   * ```
+   */
+  addServerName(name: string, identity: ServerNameIdentity): this {
+    checkString('sni name', name);
+    if (identity === null || typeof identity !== 'object')
+      throw new TypeError(`sni[${JSON.stringify(name)}] must be { cert, key }, got ${describe(identity)}`);
+    const option = `sni[${JSON.stringify(name)}]`;
+    this.#live.addServerName(option, name, {
+      cert: pemBytes(`${option}.cert`, identity.cert),
+      key: pemBytes(`${option}.key`, identity.key),
+      passphrase: passphraseBytes(`${option}.passphrase`, identity.passphrase),
+    });
+    return this;
+  }
+
+  #setCert(option: string, pem: Uint8Array): this {
+    void this.#live;
+    try {
+      new X509Certificate(pem); // the leaf, checked now even when the key comes later
+    } catch (err) {
+      throw new TypeError(`${option} is not a valid PEM certificate (${(err as Error).message})`);
+    }
+    this.#certPem = pem;
+    this.#installIdentity(option);
+    return this;
+  }
+
+  #setKey(option: string, pem: Uint8Array, passphrase: unknown): this {
+    void this.#live;
+    this.#keyPem = pem;
+    this.#passphrase = passphraseBytes('passphrase', passphrase) ?? this.#passphrase;
+    this.#installIdentity(option);
+    return this;
+  }
+
+  /** Sets this side's identity once both its certificate and its key are known. */
+  #installIdentity(option: string): void {
+    if (this.#certPem === null || this.#keyPem === null) return;
+    this.#live.setIdentity(option, { cert: this.#certPem, key: this.#keyPem, passphrase: this.#passphrase });
+  }
+
+  /** Sets the passphrase of an encrypted private key given before or after it. */
+  setPassphrase(passphrase: string | Uint8Array): this {
+    this.#passphrase = passphraseBytes('passphrase', passphrase);
+    if (this.#keyPem !== null) this.#installIdentity('passphrase');
+    return this;
   }
 
   /**
    * @internal Applies the role's defaults just before a connection is
-   * created: clients verify (with the system CAs when none were loaded),
-   * servers do not ask for client certificates; unless set, congestion
-   * control is bbr2 for clients and cubic for servers.
+   * created: whether to ask the peer for a certificate (clients always
+   * receive one; servers ask with `requestCert`) and, unless set, bbr2
+   * congestion control for clients and cubic for servers.
    */
   prepareFor(role: 'client' | 'server', keylog = false): void {
+    if ((this.#certPem === null) !== (this.#keyPem === null)) {
+      throw new TypeError(
+        this.#certPem === null
+          ? 'config has a private key but no certificate chain (cert/certChainFile)'
+          : 'config has a certificate chain but no private key (key/privKeyFile)',
+      );
+    }
+    this.#live.prepareFor(role);
     // quiche writes a connection's key log only when the config allows it.
     if (keylog && !this.#logKeys) this.logKeys();
     if (this.#ccAlgorithm === null && this.#ccRole !== role) {
       this.#ccRole = role;
       q.quiche_config_set_cc_algorithm_name(this.#h, role === 'server' ? 'cubic' : 'bbr2_gcongestion');
     }
-    // Nothing to do for the role the config was last prepared for (every
-    // accept of a listener, every dial of a client).
-    if (this.#verifyPeer !== undefined || this.#preparedFor === role) return;
-    this.#preparedFor = role;
-    q.quiche_config_verify_peer(this.#h, role === 'client');
-    if (role === 'client' && !this.#caLoaded) {
-      const bundle = SYSTEM_CA_FILES.find((f) => existsSync(f));
-      if (bundle && q.quiche_config_load_verify_locations_from_file(this.#h, bundle) === 0)
-        this.#caLoaded = true;
-    }
+  }
+
+  /**
+   * @internal How connections of `role` decide about their peer once the
+   * handshake completed (`hostname`: what a client checks the server's
+   * certificate against).
+   */
+  authorizerFor(role: 'client' | 'server', hostname: string): Authorizer {
+    return this.#live.authorizerFor(role, hostname);
   }
 
   /** Frees the native config. Idempotent; later setters throw `ERR_QUIC_DESTROYED`. */
@@ -547,6 +653,7 @@ export class Config {
     if (this.#handle === null) return;
     registry.unregister(this);
     q.quiche_config_free(this.#handle);
+    this.#tls.free();
     track('configs', -1);
     this.#handle = null;
   }

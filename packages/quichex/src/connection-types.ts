@@ -30,6 +30,22 @@ export interface ConnectionInfo extends NegotiatedInfo {
    * to cubic). The kernel's SO_TXTIME is not used: see the performance guide.
    */
   readonly pacing: 'user-space' | 'none';
+  /**
+   * Whether the peer's certificate verified: on clients, the server's chain
+   * and name; on servers, a client certificate asked for with
+   * `requestCert` (`false` when none was asked for), as node:tls's
+   * `tlsSocket.authorized`.
+   */
+  readonly authorized: boolean;
+  /**
+   * Why the peer is not authorized, with node:tls's codes
+   * (`'CERT_HAS_EXPIRED'`, `'UNABLE_TO_VERIFY_LEAF_SIGNATURE'`,
+   * `'DEPTH_ZERO_SELF_SIGNED_CERT'`, `'ERR_TLS_CERT_ALTNAME_INVALID'`, …;
+   * `'UNABLE_TO_GET_ISSUER_CERT'` for a client that sent no certificate),
+   * or `null`. Only seen when `rejectUnauthorized` is off: otherwise such a
+   * connection fails.
+   */
+  readonly authorizationError: string | null;
 }
 
 /** Options of `Connection.close()`. */

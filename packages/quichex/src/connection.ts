@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { X509Certificate } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type * as q from '@quichex/ffi';
 import type { Application, ApplicationFactory } from './application.js';
@@ -15,7 +16,7 @@ import type {
   ConnectionInfo,
   OpenStreamOptions,
 } from './connection-types.js';
-import { type CloseInfo, closeError } from './core/close-info.js';
+import type { CloseInfo } from './core/close-info.js';
 import {
   type ConnectionStats,
   type PathStats,
@@ -91,6 +92,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #established = new Signal();
   #lostSeen = 0;
   #onEstablished: (() => void) | null = null;
+  #peerChain: X509Certificate[] | null = null;
   #watchingListeners = false;
   #resolveClosed!: (info: CloseInfo) => void;
   /** Resolves with the close info once the connection is closed and freed. Never rejects. */
@@ -283,8 +285,32 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       remotePort: d.peer.port,
       isServer: d.core.isServer,
       pacing: this.#paced ? 'user-space' : 'none',
+      authorized: d.core.authorization?.authorized ?? false,
+      authorizationError: d.core.authorization?.authorizationError ?? null,
       ...readNegotiated(this.#live()),
     };
+  }
+
+  /**
+   * The peer's certificate (node:crypto's `X509Certificate`), or `null`
+   * when it sent none (a server that did not ask for one, or before the
+   * handshake completed). Still available after the connection closed.
+   *
+   * @example
+   * ```ts
+   * const cert = conn.peerCertificate();
+   * console.log(cert?.subject, cert?.fingerprint256);
+   * ```
+   */
+  peerCertificate(): X509Certificate | null {
+    return this.peerCertificateChain()[0] ?? null;
+  }
+
+  /** The peer's certificates as it sent them, leaf first (empty when it sent none). */
+  peerCertificateChain(): X509Certificate[] {
+    const chain = this.#driver.core.authorization?.chain ?? [];
+    this.#peerChain ??= chain.length === 0 ? null : chain.map((der) => new X509Certificate(der));
+    return this.#peerChain === null ? [] : [...this.#peerChain];
   }
 
   /**
@@ -441,7 +467,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       awaitingHandshake: () => this.#established.waiting,
       handshakeFailed: (info) => {
         if (!this.#established.waiting) return;
-        this.#established.fail(closeError(info));
+        this.#established.fail(driver.core.errorFor(info));
       },
       processed: () => {
         driver.core.sessionEvents = !driver.core.isServer && this.listenerCount('session') > 0;

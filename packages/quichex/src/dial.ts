@@ -18,6 +18,7 @@ import { ConnectionDriver } from './driver/conn-driver.js';
 import { randomSlice } from './driver/random-pool.js';
 import { toSockaddr, type UdpSocket } from './driver/udp-socket.js';
 import { abortReason, QuicError } from './errors.js';
+import { attachKeylog } from './keylog.js';
 import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { checkInt, checkPort, checkSignal, checkString, describe, keepAliveInterval } from './validate.js';
 
@@ -31,8 +32,18 @@ export interface DialOptions extends ConnectionLogOptions {
   port: number;
   /** Client configuration (ALPN required; CA for verification). */
   config: Config;
-  /** TLS server name to send and verify (default: `host` when it is a name; none for IP literals). */
+  /**
+   * TLS server name to send (SNI) and check the certificate against
+   * (default: `host` when it is a name; for an IP literal none is sent, and
+   * the certificate is checked against the address, as node:tls does).
+   */
   serverName?: string;
+  /**
+   * Receives this connection's TLS key log lines (NSS format, each with its
+   * newline), from the first handshake packet on, as node:tls's `'keylog'`
+   * event does: for Wireshark; keep them secret.
+   */
+  onKeylog?: (line: Buffer) => void;
   /** Local address to bind (default: any, of the server address's family). */
   localAddress?: string;
   /** Local port to bind (default: ephemeral). */
@@ -120,7 +131,9 @@ export function checkDialOptions(options: DialOptions): CheckedDial {
     1,
     3_600_000,
   ) as number;
-  const logs = checkLogOptions(options);
+  const logs = checkLogOptions(options, 'client');
+  if (options.onKeylog !== undefined && typeof options.onKeylog !== 'function')
+    throw new TypeError(`onKeylog must be a function, got ${describe(options.onKeylog)}`);
   const signal = checkSignal(options.signal);
   if (options.session !== undefined && !(options.session instanceof Uint8Array)) {
     throw new TypeError(`session must be a Uint8Array, got ${describe(options.session)}`);
@@ -189,7 +202,7 @@ export async function dialAddress(
   const peer = { family: isIP(address) === 6 ? 'IPv6' : 'IPv4', address, port } as const;
   const peerSa = toSockaddr(address, port, socket.isV6);
   socket.growPacketSize(config.maxSendUdpPayloadSize);
-  config.prepareFor('client', logs.keylogFile !== undefined);
+  config.prepareFor('client', logs.keylogFile !== undefined || options.onKeylog !== undefined);
   const scid = randomSlice(CID_LEN);
   const handle = q.quiche_connect(
     serverName,
@@ -204,6 +217,7 @@ export async function dialAddress(
   if (handle === null)
     throw new QuicError('ERR_QUIC_TRANSPORT_ERROR', 'quiche could not create the client connection');
   attachLogs(handle, logs, 'client');
+  const detachKeylog = options.onKeylog ? attachKeylog(handle, options.onKeylog) : null;
   if (options.session && options.session.length > 0) {
     const rc = q.quiche_conn_set_session(handle, options.session, options.session.length);
     if (rc < 0) debug('session not usable (%d): full handshake', rc);
@@ -212,6 +226,7 @@ export async function dialAddress(
     isServer: false,
     dgramEnabled: config.dgram.enabled,
     earlyData: config.earlyData,
+    authorize: config.authorizerFor('client', serverName ?? host),
   });
   const driver = new ConnectionDriver(core, socket, peer, {
     router,
@@ -219,6 +234,7 @@ export async function dialAddress(
     peerSockaddr: peerSa,
   });
   router.add(driver, scid.toString('latin1'));
+  if (detachKeylog) driver.onReleased(detachKeylog);
   const conn = new Connection(driver, {
     dgramRecvQueueLen: config.dgram.recvQueueLen,
     paced: config.pacedFor('client'),

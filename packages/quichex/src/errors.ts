@@ -44,6 +44,8 @@ export interface QuicErrorOptions {
   streamId?: number;
   /** Underlying cause. */
   cause?: unknown;
+  /** Why the peer's certificate was rejected, in node:tls's words (`'CERT_HAS_EXPIRED'`). */
+  authorizationError?: string;
 }
 
 /**
@@ -54,7 +56,7 @@ export interface QuicErrorOptions {
  * try {
  *   await connect({ host: 'localhost', port: 4433, config });
  * } catch (err) {
- *   if (err instanceof QuicError && err.code === 'QUICHE_ERR_TLS_FAIL') console.error('bad certificate');
+ *   if (err instanceof QuicError && err.authorizationError) console.error('bad certificate:', err.authorizationError);
  * }
  * ```
  */
@@ -69,6 +71,12 @@ export class QuicError extends Error {
   readonly remote: boolean;
   /** Stream the error concerns, if any. */
   readonly streamId: number | undefined;
+  /**
+   * Why the peer's certificate was rejected, with node:tls's codes
+   * (`'CERT_HAS_EXPIRED'`, `'DEPTH_ZERO_SELF_SIGNED_CERT'`,
+   * `'ERR_TLS_CERT_ALTNAME_INVALID'`, …); `undefined` for other errors.
+   */
+  readonly authorizationError: string | undefined;
 
   constructor(code: QuicErrorCode, message: string, options: QuicErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -78,6 +86,7 @@ export class QuicError extends Error {
     this.type = options.type;
     this.remote = options.remote ?? false;
     this.streamId = options.streamId;
+    this.authorizationError = options.authorizationError;
   }
 }
 

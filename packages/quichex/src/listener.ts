@@ -18,6 +18,7 @@ import type { LongHeader } from './driver/cid-router.js';
 import { type TimerOwner, timers } from './driver/timers.js';
 import { createEndpoint, type Endpoint, endpointInternals, type InitialHandler } from './endpoint.js';
 import { HANDLER_ERROR_CODE, QuicError, TransportErrorCode } from './errors.js';
+import { attachKeylog } from './keylog.js';
 import { type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { RetryTokens } from './retry.js';
 import { checkBool, checkInt, checkPort, checkSignal, describe, keepAliveInterval } from './validate.js';
@@ -93,6 +94,12 @@ export interface ListenerEvents {
    * closes that connection alone with {@link HANDLER_ERROR_CODE}.
    */
   connection: [conn: Connection];
+  /**
+   * One line of TLS key material of a connection, in NSS key log format
+   * with its newline, as node:tls's Server emits it (for Wireshark;
+   * keep it secret). Connections accepted while nobody listens log none.
+   */
+  keylog: [line: Buffer, conn: Connection];
   /** The socket reported an error (the listener keeps running). */
   error: [error: Error];
   /** The listener closed. */
@@ -154,7 +161,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.#acceptor = new Acceptor(socket, endpointInternals.router(endpoint), {
       config: options.config,
       retry: new RetryTokens(),
-      logs: checkLogOptions(options),
+      logs: checkLogOptions(options, 'server'),
       keepAliveMs: keepAliveInterval(options.keepAlive, options.config.maxIdleTimeout),
     });
     this.#handler = {
@@ -288,7 +295,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }
     let created: ReturnType<Acceptor['create']>;
     try {
-      created = this.#acceptor.create(hdr, address, port, odcid);
+      created = this.#acceptor.create(hdr, address, port, odcid, this.listenerCount('keylog') > 0);
     } catch (err) {
       debug('could not accept a client from %s:%d: %s', address, port, (err as Error).message);
       created = null;
@@ -305,6 +312,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
     });
     const set = full ? this.#refusing : this.#live;
     set.add(conn);
+    if (created.keylog && driver.core.handle !== null) {
+      driver.onReleased(attachKeylog(driver.core.handle, (line) => this.emit('keylog', line, conn)));
+    }
     const handshakeDone = admission.opened(address);
     // A handshake that does not complete in time is dropped without another
     // packet. Its deadline waits in the process's timer heap (with the
@@ -389,7 +399,7 @@ function checkListenOptions(options: Omit<ListenOptions, 'host' | 'port' | 'gso'
   if (options.application !== undefined && typeof options.application !== 'function') {
     throw new TypeError(`application must be a function, got ${describe(options.application)}`);
   }
-  checkLogOptions(options);
+  checkLogOptions(options, 'server');
 }
 
 /**

@@ -1,8 +1,9 @@
 /**
  * Per-connection logs a person can open in tools: qlog (one JSON-SEQ file
  * per connection, named by quiche's trace id, for qvis) and the TLS key log
- * (NSS format, for Wireshark). `SSLKEYLOGFILE` is honoured like in curl and
- * browsers when no `keylogFile` option is given.
+ * (NSS format, for Wireshark). Clients honour `SSLKEYLOGFILE` like curl and
+ * browsers when no `keylogFile` option is given; servers write a key log
+ * only when `keylogFile` says so.
  *
  * @module
  */
@@ -19,15 +20,22 @@ const debug = debuglog('quichex');
 export interface ConnectionLogOptions {
   /** Directory for qlog files, one per connection: `<traceId>-<role>.sqlog`. Created if missing. */
   qlogDir?: string;
-  /** File to append TLS secrets to (NSS key log format). Defaults to `SSLKEYLOGFILE` when set. */
+  /**
+   * File to append TLS secrets to (NSS key log format). Clients default to
+   * `SSLKEYLOGFILE` when it is set; servers never read it (their secrets
+   * are written only where this option says).
+   */
   keylogFile?: string;
 }
 
-/** Validates the options; returns the effective keylog path (option or environment). */
-export function checkLogOptions(options: ConnectionLogOptions): { qlogDir?: string; keylogFile?: string } {
+/** Validates the options; returns the effective keylog path (option, or on clients the environment). */
+export function checkLogOptions(
+  options: ConnectionLogOptions,
+  role: 'client' | 'server',
+): { qlogDir?: string; keylogFile?: string } {
   const qlogDir =
     options.qlogDir === undefined ? undefined : path.resolve(checkString('qlogDir', options.qlogDir));
-  const keylog = options.keylogFile ?? process.env.SSLKEYLOGFILE;
+  const keylog = options.keylogFile ?? (role === 'client' ? process.env.SSLKEYLOGFILE : undefined);
   const keylogFile =
     keylog === undefined || keylog === '' ? undefined : path.resolve(checkString('keylogFile', keylog));
   if (qlogDir) mkdirSync(qlogDir, { recursive: true });

@@ -1,8 +1,25 @@
 //! quichex's libquiche: a cdylib that links the `quiche` crate so that rustc
 //! keeps and exports quiche's `#[no_mangle]` C API (without a reference to
 //! the crate, rustc would not load it and the library would export nothing),
-//! plus a few `quichex_*` functions for facts quiche's Rust API offers but its
-//! C API does not.
+//! plus a few `quichex_*` functions for what quiche's C API lacks:
+//!
+//! - `tls`: a quiche config built on a BoringSSL context we keep a handle
+//!   to, so that certificates and keys load from memory, several identities
+//!   can be chosen by SNI, and client certificates can be required;
+//! - `trust`: trust anchors from memory and verification of a peer's chain
+//!   against them, with BoringSSL's verification codes;
+//! - `peer`: the peer's whole certificate chain;
+//! - `keylog`: a connection's TLS key log lines handed to a C callback.
+//!
+//! Every function checks its pointers and lengths, and none can unwind:
+//! fallible steps return errors instead of panicking (the release profile
+//! aborts on panic, so a panic would end the process, never cross the FFI).
+
+mod keylog;
+mod peer;
+mod text;
+mod tls;
+mod trust;
 
 use quiche::Connection;
 

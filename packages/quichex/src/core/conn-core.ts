@@ -19,6 +19,7 @@
  */
 import * as q from '@quichex/ffi';
 import { QuicError, quicheError } from '../errors.js';
+import type { Authorizer, PeerAuthorization } from '../peer-auth.js';
 import { track } from '../resources.js';
 import { type CloseInfo, closeError, readCloseInfo } from './close-info.js';
 import { nextPathEvent, type PathEvent } from './path-events.js';
@@ -128,6 +129,12 @@ export interface CoreOptions {
    * it quiche never reports early data, so the core need not ask.
    */
   readonly earlyData?: boolean;
+  /**
+   * Decides about the peer's certificate when the handshake completes
+   * (see `peer-auth.ts`). A rejection closes the connection with its TLS
+   * alert instead of reporting it established.
+   */
+  readonly authorize?: Authorizer;
 }
 
 const ESTABLISHED: CoreEvent = { type: 'established' };
@@ -186,12 +193,18 @@ export class ConnCore {
   #sessionLen = 0;
   #lastRecvError = 0;
   #closeInfo: CloseInfo | null = null;
+  readonly #authorize: Authorizer | undefined;
+  /** What was decided about the peer's certificate, once the handshake completed. */
+  authorization: PeerAuthorization | null = null;
+  /** The error the connection fails with after its peer's certificate was rejected. */
+  #rejection: QuicError | null = null;
 
   constructor(handle: q.QuicheConn, options: CoreOptions) {
     this.#conn = handle;
     this.isServer = options.isServer;
     this.dgramEnabled = options.dgramEnabled;
     this.#earlyData = options.earlyData ?? true;
+    this.#authorize = options.authorize;
     this.streams = new StreamIO(this);
     track('connections', 1);
     registry.register(this, handle, this);
@@ -227,7 +240,12 @@ export class ConnCore {
   closedError(): QuicError {
     const info = this.#closeInfo;
     if (info === null) return new QuicError('ERR_QUIC_CONNECTION_CLOSED', 'the connection is closed');
-    return closeError(info);
+    return this.errorFor(info);
+  }
+
+  /** The error a close as `info` says means: the rejection of the peer's certificate, if that was why. */
+  errorFor(info: CloseInfo): QuicError {
+    return this.#rejection ?? closeError(info);
   }
 
   // -- packets in and out --------------------------------------------------------
@@ -322,9 +340,11 @@ export class ConnCore {
       switch (this.#phase) {
         case Phase.Established:
           this.#phase = Phase.Readable;
-          if (!this.#established && q.quiche_conn_is_established(conn)) {
-            this.#established = true;
-            return ESTABLISHED;
+          if (!this.#established && this.#rejection === null && q.quiche_conn_is_established(conn)) {
+            if (this.#admit(conn)) {
+              this.#established = true;
+              return ESTABLISHED;
+            }
           }
           break;
         case Phase.Readable: {
@@ -376,6 +396,18 @@ export class ConnCore {
     }
   }
 
+  /** Decides about the peer's certificate; a rejected peer gets a CONNECTION_CLOSE with the TLS alert. */
+  #admit(conn: q.QuicheConn): boolean {
+    if (this.#authorize === undefined) return true;
+    const auth = this.#authorize(conn);
+    this.authorization = auth;
+    if (auth.rejection === null) return true;
+    this.#rejection = auth.rejection.error;
+    const reason = Buffer.from(`certificate rejected: ${auth.authorizationError}`);
+    q.quiche_conn_close(conn, false, 0x100n + BigInt(auth.rejection.alert), reason, reason.length);
+    return false;
+  }
+
   /** Frees the connection if quiche says it is closed; returns how it ended (once), else `null`. */
   reapIfClosed(): CloseInfo | null {
     const conn = this.#conn;
@@ -390,6 +422,7 @@ export class ConnCore {
   failedHandshake(): CloseInfo | null {
     const conn = this.#conn;
     if (conn === null || this.#established) return null;
+    if (this.#rejection !== null) return readCloseInfo(conn, this.#lastRecvError);
     if (!q.quiche_conn_is_draining(conn) && !q.quiche_conn_is_closed(conn)) {
       s.lenOut[0] = 0n;
       const closing =

@@ -97,12 +97,13 @@ export class Acceptor {
     address: string,
     port: number,
     odcid: Uint8Array | null,
-  ): { driver: ConnectionDriver; odcidKey: string | null } | null {
+    keylog = false,
+  ): { driver: ConnectionDriver; odcidKey: string | null; keylog: boolean } | null {
     const socket = this.#socket;
     // After a Retry the client already uses the CID we chose (its DCID now).
     const newScid = odcid ? Buffer.from(hdr.dcid) : randomSlice(CID_LEN);
     const { config, logs } = this.#options;
-    config.prepareFor('server', logs.keylogFile !== undefined);
+    config.prepareFor('server', keylog || logs.keylogFile !== undefined);
     const peerSa = toSockaddr(address, port, socket.isV6);
     const handle = q.quiche_accept(
       newScid,
@@ -121,6 +122,7 @@ export class Acceptor {
       isServer: true,
       dgramEnabled: config.dgram.enabled,
       earlyData: config.earlyData,
+      authorize: config.authorizerFor('server', ''),
     });
     const peer = { family: address.includes(':') ? 'IPv6' : 'IPv4', address, port } as const;
     const driver = new ConnectionDriver(core, socket, peer, {
@@ -132,7 +134,7 @@ export class Acceptor {
     // Until the handshake completes a client without Retry still uses its own DCID.
     const odcidKey = odcid ? null : hdr.dcidKey;
     if (odcidKey !== null) this.#router.add(driver, odcidKey);
-    return { driver, odcidKey };
+    return { driver, odcidKey, keylog };
   }
 
   /** Sends a stateless reply, never larger than the packet it answers (no amplification). */

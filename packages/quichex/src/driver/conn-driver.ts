@@ -28,7 +28,7 @@
 import { debuglog } from 'node:util';
 import type { SocketAddress } from '@quichex/ffi';
 import type { Application } from '../application.js';
-import { type CloseInfo, closeError } from '../core/close-info.js';
+import type { CloseInfo } from '../core/close-info.js';
 import type { ConnCore, Sockaddr } from '../core/conn-core.js';
 import type { PathEvent } from '../core/path-events.js';
 import { QuicError } from '../errors.js';
@@ -340,7 +340,7 @@ export class ConnectionDriver implements TimerOwner, Route, Schedulable {
     if (this.#settled) return;
     this.#settled = true;
     this.#closeInfo = info;
-    const error = cause ?? closeError(info);
+    const error = cause ?? this.core.errorFor(info);
     this.#closeError = error;
     guard('application', () => this.app.onClose(error, info.graceful));
     for (const fn of this.#onSettled.splice(0)) guard('cleanup', fn);

@@ -1,0 +1,48 @@
+//! A connection's TLS key log handed line by line to a C callback, rather
+//! than to a file (`quiche_conn_set_keylog_path`).
+
+use std::io::{self, Write};
+
+use quiche::Connection;
+
+/// Receives one NSS key log line (with its trailing newline) and the
+/// `ctx` given to [`quichex_conn_set_keylog_callback`]. Called on the
+/// thread that drives the connection, from inside quiche: it must not call
+/// back into quiche for this connection.
+pub type KeylogCallback = unsafe extern "C" fn(line: *const u8, len: usize, ctx: u32);
+
+struct Forward {
+    callback: KeylogCallback,
+    ctx: u32,
+}
+
+impl Write for Forward {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        unsafe { (self.callback)(buf.as_ptr(), buf.len(), self.ctx) };
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends this connection's key log lines to `callback` with `ctx`. The
+/// config must have `quiche_config_log_keys` on. Returns false for a null
+/// connection or callback.
+///
+/// # Safety
+/// `conn` must be a live quiche connection; `callback` must stay callable
+/// for the connection's lifetime.
+#[no_mangle]
+pub unsafe extern "C" fn quichex_conn_set_keylog_callback(
+    conn: *mut Connection,
+    callback: Option<KeylogCallback>,
+    ctx: u32,
+) -> bool {
+    let (Some(conn), Some(callback)) = (conn.as_mut(), callback) else {
+        return false;
+    };
+    conn.set_keylog(Box::new(Forward { callback, ctx }));
+    true
+}
