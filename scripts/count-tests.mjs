@@ -5,7 +5,8 @@
  * Plain Node, no dependencies: it must work even when `npm ci` did not.
  *
  *   node scripts/count-tests.mjs [--vitest FILE --vitest-exit CODE] [--interop FILE --interop-exit CODE]
- *                                [--release FILE --release-exit CODE] [--coverage FILE]
+ *                                [--release FILE --release-exit CODE] [--glue FILE --glue-exit CODE]
+ *                                [--coverage FILE]
  *
  * A step's `--*-exit` is its exit code; leave it out when the step never ran
  * (an earlier step failed), and nothing is counted for it.
@@ -26,6 +27,8 @@
  *   Cells against other peers are a compatibility table, not a gate: the runner
  *   exits 0 whatever they show, so they are summarised but not counted (counting
  *   their passes but not their failures would inflate the count).
+ * - glue (`scripts/test-glue.sh`, the Rust tests of vendor/quiche/src): each
+ *   `cargo test` result in its JSON report (QUICHEX_GLUE_JSON) is one test.
  * - release check (`scripts/release-check.sh`, publish-and-install through a
  *   local registry): each check in its JSON report (QUICHEX_RELEASE_JSON) is
  *   one test, passed or failed.
@@ -50,6 +53,8 @@ const { values: argv } = parseArgs({
     'interop-exit': { type: 'string' },
     release: { type: 'string' },
     'release-exit': { type: 'string' },
+    glue: { type: 'string' },
+    'glue-exit': { type: 'string' },
     coverage: { type: 'string' },
   },
 });
@@ -178,6 +183,23 @@ countStep('interop', argv.interop, argv['interop-exit'], (r) => {
       `  FAIL* ${peers.known}  unsupported or n/a ${peers.other}`,
   );
   return self.fail;
+});
+
+countStep('glue', argv.glue, argv['glue-exit'], (r) => {
+  if (!Array.isArray(r.tests)) throw new Error('no tests');
+  let pass = 0;
+  let fail = 0;
+  for (const t of r.tests) {
+    if (t.status === 'pass') pass += 1;
+    else if (t.status === 'fail') {
+      fail += 1;
+      failures.push(`glue (cargo test): ${t.name}`);
+    } else skipped += 1;
+  }
+  passed += pass;
+  failed += fail;
+  say(`glue (Rust tests of vendor/quiche/src): pass ${pass}  fail ${fail}`);
+  return fail;
 });
 
 countStep('release check', argv.release, argv['release-exit'], (r) => {

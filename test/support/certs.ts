@@ -1,10 +1,12 @@
 /**
- * Test certificates, generated at test time with the openssl CLI: a CA, a
- * leaf for localhost / 127.0.0.1 / ::1 signed by it, and an unrelated CA for
- * "wrong CA" cases. Nothing is committed; each call writes a fresh temp dir.
+ * Test certificates, generated at test time with the openssl CLI: a root CA,
+ * an intermediate CA it signed, a leaf for localhost / 127.0.0.1 / ::1 signed
+ * by the intermediate (the certificate file holds the leaf and the
+ * intermediate, as servers send them), and an unrelated CA for "wrong CA"
+ * cases. Nothing is committed; each call writes a fresh temp dir.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll } from 'vitest';
@@ -12,9 +14,9 @@ import { afterAll } from 'vitest';
 export interface TestCerts {
   /** Directory holding every file; remove with {@link TestCerts.cleanup}. */
   readonly dir: string;
-  /** CA certificate that signed the leaf (PEM path). */
+  /** The root CA the leaf chains to (PEM path). */
   readonly caCert: string;
-  /** Leaf certificate chain for `localhost`, `127.0.0.1`, `::1` (PEM path). */
+  /** Certificate chain for `localhost`, `127.0.0.1`, `::1`: the leaf, then the intermediate CA (PEM path). */
   readonly cert: string;
   /** Leaf private key (PEM path). */
   readonly key: string;
@@ -53,11 +55,41 @@ function makeCa(dir: string, name: string): void {
   );
 }
 
-/** Generates a CA, a leaf signed by it, and an unrelated CA. */
+/** Generates a root CA, an intermediate, a leaf signed by the intermediate, and an unrelated CA. */
 export function generateTestCerts(): TestCerts {
   const dir = mkdtempSync(path.join(tmpdir(), 'quichex-certs-'));
   makeCa(dir, 'ca');
   makeCa(dir, 'other-ca');
+  openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'intermediate.key'], dir);
+  openssl(
+    ['req', '-new', '-key', 'intermediate.key', '-subj', '/CN=intermediate', '-out', 'intermediate.csr'],
+    dir,
+  );
+  writeFileSync(
+    path.join(dir, 'intermediate.ext'),
+    'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n',
+  );
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      'intermediate.csr',
+      '-CA',
+      'ca.pem',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      'intermediate.ext',
+      '-out',
+      'intermediate.pem',
+    ],
+    dir,
+  );
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'leaf.key'], dir);
   openssl(['req', '-new', '-key', 'leaf.key', '-subj', '/CN=localhost', '-out', 'leaf.csr'], dir);
   writeFileSync(
@@ -71,9 +103,9 @@ export function generateTestCerts(): TestCerts {
       '-in',
       'leaf.csr',
       '-CA',
-      'ca.pem',
+      'intermediate.pem',
       '-CAkey',
-      'ca.key',
+      'intermediate.key',
       '-CAcreateserial',
       '-days',
       '2',
@@ -81,9 +113,16 @@ export function generateTestCerts(): TestCerts {
       '-extfile',
       'leaf.ext',
       '-out',
-      'leaf.pem',
+      'leaf-only.pem',
     ],
     dir,
+  );
+  writeFileSync(
+    path.join(dir, 'leaf.pem'),
+    Buffer.concat([
+      readFileSync(path.join(dir, 'leaf-only.pem')),
+      readFileSync(path.join(dir, 'intermediate.pem')),
+    ]),
   );
   // quiche reads keys as PKCS#8 or traditional PEM; PKCS#8 is the common ground.
   openssl(['pkcs8', '-topk8', '-nocrypt', '-in', 'leaf.key', '-out', 'leaf.pk8.pem'], dir);

@@ -52,7 +52,7 @@ describe('quichex CLI: help and usage errors', () => {
       '--key',
       path.join(work, 'missing.key'),
     );
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // an argument that names no readable file is an invalid argument
     expect(r.err).toContain('missing.pem');
     expect(r.err.trim().split('\n')).toHaveLength(1);
   });

@@ -9,6 +9,7 @@
  * 2. Behaviour: every guide snippet runs here, over real loopback UDP with
  *    real libquiche, with assertions on what it returns.
  */
+import { X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,13 +26,14 @@ import {
   QuicError,
 } from 'quichex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateTlsFixtures } from '../../../test/support/tls-fixtures.js';
 import { shout } from '../src/guides/architecture-protocol.js';
 import { askServer } from '../src/guides/client-connect.js';
 import { connectWithin } from '../src/guides/client-deadline.js';
 import { quietButAlive } from '../src/guides/client-keepalive.js';
 import { migrateMidStream } from '../src/guides/client-migrate.js';
 import { resumeWithEarlyData } from '../src/guides/client-resume.js';
-import { connectWithSystemCAs } from '../src/guides/client-untrusted.js';
+import { connectWithDefaultTrust } from '../src/guides/client-untrusted.js';
 import { buildConfigs } from '../src/guides/configuration-build.js';
 import { configFromJson } from '../src/guides/configuration-validation.js';
 import { echoDatagrams, ping } from '../src/guides/datagrams-echo.js';
@@ -47,7 +49,10 @@ import { bulkConfigs, sendBulk } from '../src/guides/performance-bulk.js';
 import { socketBufferLimits } from '../src/guides/performance-socket-buffers.js';
 import { connectWithCertificate, startMutualTlsServer } from '../src/guides/security-client-certs.js';
 import { startHardenedServer } from '../src/guides/security-hardened.js';
+import { connectLoggingKeys, logServerKeys } from '../src/guides/security-keylog.js';
+import { connectPinned } from '../src/guides/security-pinning.js';
 import { connectByAddress } from '../src/guides/security-server-name.js';
+import { startVirtualHosts } from '../src/guides/security-sni.js';
 import { acceptOne } from '../src/guides/server-accept.js';
 import { echoStreams, startEchoServer } from '../src/guides/server-echo.js';
 import { greet, startPeer } from '../src/guides/server-endpoint.js';
@@ -405,8 +410,8 @@ describe('guide: client', () => {
     expect(await askServer(port, cert, 'anyone there?')).toEqual({ alpn: 'echo', answer: 'anyone there?' });
   });
 
-  it('connectWithSystemCAs(): a self-signed server is rejected by the default verification', async () => {
-    expect(await connectWithSystemCAs(port)).toBe('certificate rejected');
+  it("connectWithDefaultTrust(): a self-signed server is rejected by Node's default trust", async () => {
+    expect(await connectWithDefaultTrust(port)).toBe('DEPTH_ZERO_SELF_SIGNED_CERT');
   });
 
   it('connectWithin(): null after the handshake timeout, signal.reason when aborted, else a connection', async () => {
@@ -882,31 +887,90 @@ describe('guide: security', () => {
     }
   });
 
-  it('mutual TLS: a certificate from the client CA passes, one from another CA fails, none is not required', async () => {
+  it('mutual TLS: a certificate from the client CA passes; another CA, or none, is refused', async () => {
     const clientId = await generateLocalCertificate();
     const stranger = await generateLocalCertificate();
-    const listener = await startMutualTlsServer(cert, key, clientId.cert);
+    const names: (string | null)[] = [];
+    const listener = await startMutualTlsServer(cert, key, clientId.cert, (name) => names.push(name));
     const p = listener.address().port;
     try {
       const ok = await connectWithCertificate(p, cert, clientId.cert, clientId.key);
       expect(await echoOnce(ok, 'mutual')).toBe('mutual');
       await ok.close();
-      const rejected = await connectWithCertificate(p, cert, stranger.cert, stranger.key).then(
-        async (conn) => (await conn.closed).code,
-        (err: QuicError) => err.code,
+      expect(names).toEqual(['localhost']);
+      const closeCode = (attempt: Promise<Connection>) =>
+        attempt.then(
+          async (conn) => (await conn.closed).errorCode,
+          (err: QuicError) => err.errorCode,
+        );
+      // bad_certificate family for a certificate another CA signed, certificate_required for none.
+      const rejected = await closeCode(connectWithCertificate(p, cert, stranger.cert, stranger.key));
+      expect(rejected! >= 0x100n && rejected! <= 0x1ffn).toBe(true);
+      const anonymous = await closeCode(
+        connect({ host: 'localhost', port: p, config: new Config({ alpn: ['echo'], ca: cert }) }),
       );
-      expect(rejected).toBe('QUICHE_ERR_TLS_FAIL');
-      // As the security guide says: verifyPeer on a server checks a certificate the
-      // client sends, but does not demand one.
-      const anonymous = await connect({
-        host: 'localhost',
-        port: p,
-        config: new Config({ alpn: ['echo'], ca: cert }),
-      });
-      expect(await echoOnce(anonymous, 'no certificate')).toBe('no certificate');
-      await anonymous.close();
+      expect(anonymous).toBe(0x100n + 116n);
+      expect(names).toEqual(['localhost']);
     } finally {
       await listener.close();
+    }
+  });
+
+  it('connectPinned(): the pinned certificate passes, any other is rejected with the pin as cause', async () => {
+    const pinned = new X509Certificate(cert).fingerprint256;
+    const ok = await connectPinned(port, cert, pinned);
+    expect(ok.peerCertificate()?.fingerprint256).toBe(pinned);
+    await ok.close();
+    const err = await connectPinned(port, cert, 'AA:BB').catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'QUICHE_ERR_TLS_FAIL',
+      authorizationError: 'localhost presented an unpinned certificate',
+    });
+  });
+
+  it('startVirtualHosts(): each name gets its certificate, others the fallback', async () => {
+    const fx = generateTlsFixtures();
+    const listener = await startVirtualHosts(fx.leaf, { 'a.test': fx.sni.a, '*.wild.test': fx.sni.wild });
+    try {
+      const sanFor = async (serverName: string) => {
+        const conn = await connect({
+          host: '127.0.0.1',
+          port: listener.address().port,
+          serverName,
+          config: new Config({ alpn: ['echo'], ca: fx.rootCa.cert }),
+        });
+        const san = conn.peerCertificate()?.subjectAltName;
+        await conn.close();
+        return san;
+      };
+      expect(await sanFor('a.test')).toBe('DNS:a.test');
+      expect(await sanFor('x.wild.test')).toBe('DNS:*.wild.test');
+      expect(await sanFor('localhost')).toMatch(/^DNS:localhost/);
+    } finally {
+      await listener.close();
+      fx.cleanup();
+    }
+  });
+
+  it('logServerKeys() and connectLoggingKeys(): both sides log the same secrets', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'quichex-keylog-guide-'));
+    const file = path.join(dir, 'server.keylog');
+    const listener = await startEchoServer(cert, key);
+    logServerKeys(listener, file);
+    try {
+      const lines: Buffer[] = [];
+      const conn = await connectLoggingKeys(listener.address().port, cert, lines);
+      expect(await echoOnce(conn, 'keys')).toBe('keys');
+      await conn.close();
+      await listener.close();
+      await new Promise((r) => setTimeout(r, 50));
+      const secret = (l: string) => `${l.split(' ')[0]} ${l.split(' ')[2]}`;
+      const client = lines.map((l) => secret(l.toString().trim())).sort();
+      const server = readFileSync(file, 'utf8').trim().split('\n').map(secret).sort();
+      expect(client.length).toBeGreaterThanOrEqual(5);
+      expect(server).toEqual(client);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

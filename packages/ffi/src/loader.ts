@@ -186,10 +186,11 @@ function candidates(platform: PlatformInfo): Candidate[] {
 }
 
 /**
- * One function of quichex's glue (vendor/quiche/src/lib.rs): present in every
- * libquiche built from quichex's recipe, absent from any other libquiche.
+ * One function of quichex's glue (vendor/quiche/src): present in every
+ * libquiche built from this version of quichex's recipe, absent from any
+ * other libquiche, including builds of the recipe before the TLS glue.
  */
-const GLUE_PROBE = 'uint32_t quichex_conn_early_data_reason(const void *conn)';
+const GLUE_PROBE = 'void *quichex_tls_new(uint32_t version, void *config_out, char *err, size_t err_len)';
 
 /**
  * Loads libquiche from the first candidate that works: quiche's C API at the

@@ -4,16 +4,23 @@
  * `quiche_*` symbol libquiche.so exports is bound.
  */
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as ffi from '../src/index.js';
 import { boundFunctions } from '../src/index.js';
-import { type DeclaredFunction, LIBRARY_PATH, parseFunctions, readHeader } from './support/header.js';
-
-/** Exported by libquiche (ffi.rs) but missing from quiche.h 0.30.0. */
-// Exported by libquiche but not declared in quiche.h, and our own glue.
-const NOT_IN_HEADER = ['quiche_config_set_pmtud_max_probes', 'quichex_conn_early_data_reason'];
+import {
+  type DeclaredFunction,
+  GLUE_HEADER_PATH,
+  LIBRARY_PATH,
+  parseFunctions,
+  readHeader,
+} from './support/header.js';
 
 const declared: DeclaredFunction[] = parseFunctions(readHeader());
+/** quichex's glue, declared in its own header (quichex.h). */
+const glue: DeclaredFunction[] = parseFunctions(readFileSync(GLUE_HEADER_PATH, 'utf8'));
+// Exported by libquiche (ffi.rs) but missing from quiche.h 0.30.0, then our glue.
+const NOT_IN_HEADER = ['quiche_config_set_pmtud_max_probes', ...glue.map((f) => f.name)];
 const exports = ffi as unknown as Record<string, unknown>;
 
 describe('the header parser', () => {
@@ -39,6 +46,35 @@ describe('the header parser', () => {
       ['quiche_c', 3],
       ['quiche_d', 0],
     ]);
+  });
+});
+
+describe("coverage of quichex's glue (quichex.h)", () => {
+  it('declares the 13 quichex_* functions, each once', () => {
+    expect(glue.map((f) => f.name)).toEqual([
+      'quichex_conn_early_data_reason',
+      'quichex_tls_new',
+      'quichex_tls_free',
+      'quichex_tls_set_identity',
+      'quichex_tls_add_server_name',
+      'quichex_tls_set_verify',
+      'quichex_trust_new',
+      'quichex_trust_free',
+      'quichex_conn_verify_peer',
+      'quichex_verify_error_name',
+      'quichex_verify_error_string',
+      'quichex_conn_peer_cert_at',
+      'quichex_conn_set_keylog_callback',
+    ]);
+  });
+
+  it('binds each with the parameter count of its declaration, in header order', () => {
+    for (const f of glue) {
+      expect(exports[f.name], f.name).toBe(boundFunctions().get(f.name));
+      expect(boundFunctions().get(f.name)?.info.arguments.length, f.name).toBe(f.params);
+    }
+    const order = [...boundFunctions().keys()].filter((n) => n.startsWith('quichex_'));
+    expect(order).toEqual(glue.map((f) => f.name));
   });
 });
 
@@ -97,7 +133,7 @@ describe('coverage of quiche.h', () => {
       .filter((cols) => cols[1] === 'T' && /^quichex?_/.test(cols[2] ?? ''))
       .map((cols) => cols[2]!);
     expect(symbols.filter((s) => s.startsWith('quiche_')).length).toBe(175);
-    expect(symbols.filter((s) => s.startsWith('quichex_'))).toEqual(['quichex_conn_early_data_reason']);
+    expect(symbols.filter((s) => s.startsWith('quichex_')).sort()).toEqual(glue.map((f) => f.name).sort());
     expect(symbols.filter((s) => !boundFunctions().has(s))).toEqual([]);
     expect([...boundFunctions().keys()].filter((n) => !symbols.includes(n))).toEqual([]);
   });

@@ -18,7 +18,6 @@ import { ConnectionDriver } from './driver/conn-driver.js';
 import { randomSlice } from './driver/random-pool.js';
 import { toSockaddr, type UdpSocket } from './driver/udp-socket.js';
 import { abortReason, QuicError } from './errors.js';
-import { attachKeylog } from './keylog.js';
 import { attachLogs, type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { checkInt, checkPort, checkSignal, checkString, describe, keepAliveInterval } from './validate.js';
 
@@ -216,8 +215,7 @@ export async function dialAddress(
   );
   if (handle === null)
     throw new QuicError('ERR_QUIC_TRANSPORT_ERROR', 'quiche could not create the client connection');
-  attachLogs(handle, logs, 'client');
-  const detachKeylog = options.onKeylog ? attachKeylog(handle, options.onKeylog) : null;
+  const detachKeylog = attachLogs(handle, logs, 'client', options.onKeylog);
   if (options.session && options.session.length > 0) {
     const rc = q.quiche_conn_set_session(handle, options.session, options.session.length);
     if (rc < 0) debug('session not usable (%d): full handshake', rc);

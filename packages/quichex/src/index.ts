@@ -23,11 +23,13 @@ export type { ListenerStats, RetryMode } from './admission.js';
 export type { Application, ApplicationFactory } from './application.js';
 export {
   type CcAlgorithm,
+  type CheckServerIdentity,
   Config,
   type ConfigOptions,
   type DgramQueues,
   type DgramSettings,
   type Pem,
+  type ServerNameIdentity,
 } from './config.js';
 export { type ConnectOptions, connect, type LookupAddress } from './connect.js';
 export {
@@ -67,5 +69,6 @@ export {
 } from './errors.js';
 export { Listener, type ListenerEvents, type ListenOptions, listen } from './listener.js';
 export type { ConnectionLogOptions } from './logging.js';
+export type { Authorizer, PeerAuthorization, Rejection } from './peer-auth.js';
 export { type ResourceCounts, resourceCounts } from './resources.js';
 export { Stream, type StreamEvents, type StreamWaitOptions } from './stream.js';

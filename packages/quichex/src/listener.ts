@@ -18,7 +18,6 @@ import type { LongHeader } from './driver/cid-router.js';
 import { type TimerOwner, timers } from './driver/timers.js';
 import { createEndpoint, type Endpoint, endpointInternals, type InitialHandler } from './endpoint.js';
 import { HANDLER_ERROR_CODE, QuicError, TransportErrorCode } from './errors.js';
-import { attachKeylog } from './keylog.js';
 import { type ConnectionLogOptions, checkLogOptions } from './logging.js';
 import { RetryTokens } from './retry.js';
 import { checkBool, checkInt, checkPort, checkSignal, describe, keepAliveInterval } from './validate.js';
@@ -294,8 +293,14 @@ export class Listener extends EventEmitter<ListenerEvents> {
       return 'refused';
     }
     let created: ReturnType<Acceptor['create']>;
+    // Key log lines arrive in a microtask, once the Connection below exists.
+    let keylogOwner: Connection | undefined;
+    const keylog =
+      this.listenerCount('keylog') === 0
+        ? undefined
+        : (line: Buffer) => keylogOwner && this.emit('keylog', line, keylogOwner);
     try {
-      created = this.#acceptor.create(hdr, address, port, odcid, this.listenerCount('keylog') > 0);
+      created = this.#acceptor.create(hdr, address, port, odcid, keylog);
     } catch (err) {
       debug('could not accept a client from %s:%d: %s', address, port, (err as Error).message);
       created = null;
@@ -310,11 +315,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
       paced: this.#config.pacedFor('server'),
       application: this.#application,
     });
+    keylogOwner = conn;
     const set = full ? this.#refusing : this.#live;
     set.add(conn);
-    if (created.keylog && driver.core.handle !== null) {
-      driver.onReleased(attachKeylog(driver.core.handle, (line) => this.emit('keylog', line, conn)));
-    }
     const handshakeDone = admission.opened(address);
     // A handshake that does not complete in time is dropped without another
     // packet. Its deadline waits in the process's timer heap (with the
@@ -390,7 +393,9 @@ function checkListenOptions(options: Omit<ListenOptions, 'host' | 'port' | 'gso'
   if (options.config.alpn.length === 0)
     throw new TypeError('config must set alpn (application protocols) to listen');
   if (!options.config.hasCertificate)
-    throw new TypeError('config must load a certificate chain (cert/certChainFile) to listen');
+    throw new TypeError(
+      'config must load a certificate chain and its key (cert and key, certChainFile and privKeyFile) or sni identities to listen',
+    );
   new Admission(options); // validates the admission options
   if (options.maxConnections !== undefined) checkInt('maxConnections', options.maxConnections, 0, 10_000_000);
   if (options.onConnection !== undefined && typeof options.onConnection !== 'function') {

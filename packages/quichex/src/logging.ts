@@ -7,11 +7,12 @@
  *
  * @module
  */
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
 import * as s from './core/scratch.js';
+import { attachKeylog, type KeylogSink } from './keylog.js';
 import { checkString } from './validate.js';
 
 const debug = debuglog('quichex');
@@ -42,14 +43,27 @@ export function checkLogOptions(
   return { qlogDir, keylogFile };
 }
 
-/** Attaches qlog and key log files to a new connection (before its first packet). */
+/**
+ * Attaches qlog and key log files to a new connection (before its first
+ * packet), and `keylog`, a receiver of its key log lines. quiche keeps one
+ * key log writer per connection: with a receiver, the file (if any) is
+ * appended to from here. Returns what detaches the receiver, or `null`.
+ */
 export function attachLogs(
   conn: q.QuicheConn,
   options: { qlogDir?: string; keylogFile?: string },
   role: 'client' | 'server',
-): void {
-  if (options.keylogFile && !q.quiche_conn_set_keylog_path(conn, options.keylogFile)) {
-    debug('could not open key log %s', options.keylogFile);
+  keylog?: KeylogSink,
+): (() => void) | null {
+  const file = options.keylogFile;
+  let detach: (() => void) | null = null;
+  if (keylog) {
+    detach = attachKeylog(conn, (line) => {
+      if (file) appendKeylog(file, line);
+      keylog(line);
+    });
+  } else if (file && !q.quiche_conn_set_keylog_path(conn, file)) {
+    debug('could not open key log %s', file);
   }
   if (options.qlogDir) {
     s.lenOut[0] = 0n;
@@ -61,5 +75,15 @@ export function attachLogs(
     ) {
       debug('could not create qlog %s', file);
     }
+  }
+  return detach;
+}
+
+/** Appends one key log line to `file`, as quiche's own writer would (owner-only permissions). */
+function appendKeylog(file: string, line: Buffer): void {
+  try {
+    appendFileSync(file, line, { mode: 0o600 });
+  } catch (err) {
+    debug('could not write key log %s: %s', file, (err as Error).message);
   }
 }

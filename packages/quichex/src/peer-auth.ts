@@ -29,8 +29,16 @@ export interface PeerAuthorization {
   readonly authorizationError: string | null;
   /** The peer's certificates as DER, leaf first (empty when it sent none). */
   readonly chain: readonly Uint8Array[];
-  /** Set when the connection must fail: the error, and the TLS alert to close with. */
-  readonly rejection: { readonly error: QuicError; readonly alert: number } | null;
+  /** Set when the connection must fail. */
+  readonly rejection: Rejection | null;
+}
+
+/** Why and how a connection fails when its peer's certificate was rejected. */
+export interface Rejection {
+  /** What the connection fails with (`connect()` rejects with it on clients). */
+  readonly error: QuicError;
+  /** The TLS alert sent in the CONNECTION_CLOSE (as CRYPTO_ERROR 0x100 + alert). */
+  readonly alert: number;
 }
 
 /** Decides about the peer of a connection whose handshake just completed. */

@@ -46,3 +46,24 @@ pub unsafe extern "C" fn quichex_conn_set_keylog_callback(
     conn.set_keylog(Box::new(Forward { callback, ctx }));
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn count(_line: *const u8, len: usize, ctx: u32) {
+        SEEN.fetch_add(len * ctx as usize, Ordering::SeqCst);
+    }
+
+    #[test]
+    fn writes_go_to_the_callback_whole() {
+        let mut w = Forward { callback: count, ctx: 2 };
+        assert_eq!(w.write(b"LINE 1\n").unwrap(), 7);
+        w.flush().unwrap();
+        assert_eq!(SEEN.load(Ordering::SeqCst), 14);
+        assert!(!unsafe { quichex_conn_set_keylog_callback(std::ptr::null_mut(), Some(count), 1) });
+    }
+}

@@ -29,3 +29,15 @@ pub unsafe extern "C" fn quichex_conn_peer_cert_at(
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn null_arguments_find_nothing() {
+        let mut out = std::ptr::null();
+        let mut len = 0;
+        assert!(!unsafe { quichex_conn_peer_cert_at(std::ptr::null(), 0, &mut out, &mut len) });
+    }
+}

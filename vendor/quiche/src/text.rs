@@ -41,3 +41,26 @@ pub fn ssl_reason(err: &boring::error::ErrorStack) -> String {
         None => "unknown reason".to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_are_truncated_at_a_character_boundary_and_terminated() {
+        let mut buf = [0x55u8; 6];
+        unsafe { write_error(buf.as_mut_ptr().cast(), buf.len(), "abcdé-long") };
+        // 5 bytes fit: "abcd" and the first byte of "é" would split it, so 4.
+        assert_eq!(&buf[..5], b"abcd\0");
+        unsafe { write_error(std::ptr::null_mut(), 10, "ignored") };
+        unsafe { write_error(buf.as_mut_ptr().cast(), 0, "ignored") };
+    }
+
+    #[test]
+    fn null_pointers_are_only_empty_slices() {
+        assert_eq!(unsafe { bytes(std::ptr::null(), 0) }, Some(&[][..]));
+        assert_eq!(unsafe { bytes(std::ptr::null(), 3) }, None);
+        let data = [1u8, 2, 3];
+        assert_eq!(unsafe { bytes(data.as_ptr(), 2) }, Some(&data[..2]));
+    }
+}

@@ -347,3 +347,100 @@ pub unsafe extern "C" fn quichex_tls_set_verify(tls: *mut Tls, mode: u32) -> i32
     ffi::SSL_CTX_set_custom_verify(tls.ctx.as_ptr(), bits, Some(accept_chain));
     0
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use boring::asn1::Asn1Time;
+    use boring::ec::{EcGroup, EcKey};
+    use boring::hash::MessageDigest;
+    use boring::nid::Nid;
+    use boring::symm::Cipher;
+    use boring::x509::{X509Builder, X509NameBuilder};
+
+    /// A fresh self-signed certificate and its key, as PEM text.
+    pub(crate) fn self_signed(cn: &str) -> (Vec<u8>, PKey<Private>) {
+        let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).unwrap();
+        let key = PKey::from_ec_key(EcKey::generate(&group).unwrap()).unwrap();
+        let mut name = X509NameBuilder::new().unwrap();
+        name.append_entry_by_text("CN", cn).unwrap();
+        let name = name.build();
+        let mut b = X509Builder::new().unwrap();
+        b.set_version(2).unwrap();
+        b.set_subject_name(&name).unwrap();
+        b.set_issuer_name(&name).unwrap();
+        b.set_pubkey(&key).unwrap();
+        b.set_not_before(&Asn1Time::days_from_now(0).unwrap()).unwrap();
+        b.set_not_after(&Asn1Time::days_from_now(1).unwrap()).unwrap();
+        b.sign(&key, MessageDigest::sha256()).unwrap();
+        (b.build().to_pem().unwrap(), key)
+    }
+
+    #[test]
+    fn names_match_exactly_then_by_one_wildcard_label() {
+        let (cert, key) = self_signed("x");
+        let key_pem = key.private_key_to_pem_pkcs8().unwrap();
+        let id = || Identity::parse(&cert, &key_pem, None).unwrap();
+        let mut names = Names::default();
+        assert!(names.is_empty());
+        names.exact.insert("a.example".into(), id());
+        names.wildcard.insert("example".into(), id());
+        assert!(names.find("A.Example.").is_some());
+        assert!(names.find("b.example").is_some());
+        assert!(names.find("example").is_none());
+        assert!(names.find(".example").is_none());
+        assert!(names.find("c.b.example").is_none());
+        // Exact wins: the exact identity is the one returned for its name.
+        let exact = names.exact.get("a.example").unwrap() as *const Identity;
+        assert_eq!(names.find("a.example").unwrap() as *const Identity, exact);
+    }
+
+    #[test]
+    fn keys_report_why_they_cannot_be_read() {
+        let (cert, key) = self_signed("k");
+        let encrypted = key.private_key_to_pem_pkcs8_passphrase(Cipher::aes_256_cbc(), b"pw").unwrap();
+        assert!(parse_key(&encrypted, Some(b"pw")).is_ok());
+        assert_eq!(parse_key(&encrypted, None).unwrap_err(), "key is encrypted: give its passphrase");
+        assert_eq!(
+            parse_key(&encrypted, Some(b"wrong")).unwrap_err(),
+            "key could not be decrypted with the passphrase given"
+        );
+        assert!(parse_key(b"garbage", None).unwrap_err().starts_with("key is not a valid PEM private key"));
+        let (_, other) = self_signed("other");
+        let other_pem = other.private_key_to_pem_pkcs8().unwrap();
+        assert_eq!(
+            Identity::parse(&cert, &other_pem, None).err().unwrap(),
+            "key does not match the certificate (the first one in cert)"
+        );
+        assert_eq!(Identity::parse(b"", &other_pem, None).err().unwrap(), "cert holds no certificate");
+    }
+
+    #[test]
+    fn configs_come_with_a_handle_and_bad_arguments_are_refused() {
+        let mut config: *mut quiche::Config = ptr::null_mut();
+        let mut err = [0 as c_char; 128];
+        unsafe {
+            let tls = quichex_tls_new(quiche::PROTOCOL_VERSION, &mut config, err.as_mut_ptr(), err.len());
+            assert!(!tls.is_null() && !config.is_null());
+            assert_eq!(quichex_tls_set_verify(tls, 7), -1);
+            assert_eq!(quichex_tls_set_verify(tls, 2), 0);
+            assert_eq!(quichex_tls_set_verify(ptr::null_mut(), 0), -1);
+            let (cert, key) = self_signed("c");
+            let key = key.private_key_to_pem_pkcs8().unwrap();
+            let rc = quichex_tls_set_identity(
+                tls, cert.as_ptr(), cert.len(), key.as_ptr(), key.len(), ptr::null(), 0, err.as_mut_ptr(), err.len(),
+            );
+            assert_eq!(rc, 0);
+            let rc = quichex_tls_set_identity(
+                tls, ptr::null(), 5, key.as_ptr(), key.len(), ptr::null(), 0, err.as_mut_ptr(), err.len(),
+            );
+            assert_eq!(rc, -1);
+            assert_eq!(CStr::from_ptr(err.as_ptr()).to_str().unwrap(), "cert is null");
+            quichex_tls_free(tls);
+            drop(Box::from_raw(config));
+            assert!(quichex_tls_new(1, ptr::null_mut(), err.as_mut_ptr(), err.len()).is_null());
+        }
+    }
+
+    use std::ffi::CStr;
+}

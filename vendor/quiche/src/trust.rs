@@ -95,8 +95,18 @@ fn verify(conn: &Connection, trust: &Trust, peer_is_server: bool) -> (i32, i32) 
         // The purpose checks the extended key usage, as a TLS library does.
         ffi::X509_STORE_CTX_set_default(c.as_ptr(), purpose.as_ptr());
         let ok = c.verify_cert()?;
-        let code = ffi::X509_STORE_CTX_get_error(c.as_ptr());
-        Ok((if ok { ffi::X509_V_OK } else { code }, c.error_depth() as i32))
+        let depth = c.error_depth() as i32;
+        let code = match ffi::X509_STORE_CTX_get_error(c.as_ptr()) {
+            _ if ok => ffi::X509_V_OK,
+            // OpenSSL, and so node:tls, names a leaf whose issuer is nowhere
+            // (not sent, not trusted) "unable to verify the first certificate";
+            // BoringSSL keeps the general code. Report what Node users know.
+            ffi::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY if depth == 0 => {
+                ffi::X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE
+            }
+            code => code,
+        };
+        Ok((code, depth))
     });
     outcome.unwrap_or((ffi::X509_V_ERR_UNSPECIFIED, 0))
 }
@@ -185,4 +195,37 @@ pub extern "C" fn quichex_verify_error_name(code: i32) -> *const c_char {
 #[no_mangle]
 pub extern "C" fn quichex_verify_error_string(code: i32) -> *const c_char {
     unsafe { ffi::X509_verify_cert_error_string(code as c_long) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tls::tests::self_signed;
+
+    #[test]
+    fn trust_stores_need_a_certificate() {
+        assert_eq!(new_trust(b"").err().unwrap(), "ca holds no certificate");
+        let (a, _) = self_signed("a");
+        let (b, _) = self_signed("b");
+        let twice = [a.clone(), a, b].concat();
+        assert!(new_trust(&twice).is_ok());
+    }
+
+    #[test]
+    fn codes_have_node_names_and_sentences() {
+        let name = |code| unsafe { CStr::from_ptr(quichex_verify_error_name(code)) }.to_str().unwrap();
+        assert_eq!(name(ffi::X509_V_ERR_CERT_HAS_EXPIRED), "CERT_HAS_EXPIRED");
+        assert_eq!(name(ffi::X509_V_ERR_HOSTNAME_MISMATCH), "HOSTNAME_MISMATCH");
+        assert!(quichex_verify_error_name(-1).is_null());
+        let sentence = unsafe { CStr::from_ptr(quichex_verify_error_string(ffi::X509_V_ERR_CERT_HAS_EXPIRED)) };
+        assert_eq!(sentence.to_str().unwrap(), "certificate has expired");
+    }
+
+    #[test]
+    fn null_arguments_are_refused() {
+        let mut depth = 0;
+        let code = unsafe { quichex_conn_verify_peer(ptr::null(), ptr::null(), true, &mut depth) };
+        assert_eq!(code, ffi::X509_V_ERR_UNSPECIFIED);
+        assert!(unsafe { quichex_trust_new(ptr::null(), 4, ptr::null_mut(), 0) }.is_null());
+    }
 }

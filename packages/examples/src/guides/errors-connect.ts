@@ -8,7 +8,10 @@ export async function connectOrExplain(options: ConnectOptions): Promise<Connect
     if (!(err instanceof QuicError)) throw err; // TypeError/RangeError: a bad option
     switch (err.code) {
       case 'QUICHE_ERR_TLS_FAIL':
-        return 'the certificate was rejected (wrong CA or name), or the server rejected ours';
+        // authorizationError: node:tls's reason when we rejected the server's certificate.
+        return err.authorizationError
+          ? `the server's certificate was rejected: ${err.authorizationError}`
+          : 'the TLS handshake failed (the server rejected our certificate, or sent an alert)';
       case 'ERR_QUIC_ALPN_MISMATCH':
         return 'the server speaks none of our ALPN protocols';
       case 'ERR_QUIC_CONNECTION_REFUSED':

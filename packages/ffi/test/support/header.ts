@@ -10,6 +10,10 @@ import { fileURLToPath } from 'node:url';
 export const HEADER_PATH = fileURLToPath(
   new URL('../../../libquiche-linux-x64-gnu/quiche.h', import.meta.url),
 );
+/** quichex's glue header (vendor/quiche/include), shipped next to quiche.h. */
+export const GLUE_HEADER_PATH = fileURLToPath(
+  new URL('../../../libquiche-linux-x64-gnu/quichex.h', import.meta.url),
+);
 /** The prebuilt libquiche.so. */
 export const LIBRARY_PATH = fileURLToPath(
   new URL('../../../libquiche-linux-x64-gnu/libquiche.so', import.meta.url),
@@ -79,7 +83,7 @@ export function parseFunctions(source: string): DeclaredFunction[] {
     if (decl.includes('{')) continue; // enum and struct definitions
     // `<return type> <name>(<params>)` where the name is the first identifier
     // directly followed by '(' and the declaration ends with the matching ')'.
-    const m = /^([^()]*?)\b(quiche_\w+)\s*\(([\s\S]*)\)$/.exec(decl);
+    const m = /^([^()]*?)\b(quichex?_\w+)\s*\(([\s\S]*)\)$/.exec(decl);
     if (!m) continue;
     const params = m[3]!.trim();
     const count = params === '' || params === 'void' ? 0 : splitTopLevel(params, ',').length;

@@ -10,6 +10,7 @@ import * as q from '@quichex/ffi';
 import { type Config, kHandle } from '../config.js';
 import { ConnCore } from '../core/conn-core.js';
 import * as s from '../core/scratch.js';
+import type { KeylogSink } from '../keylog.js';
 import { attachLogs } from '../logging.js';
 import type { RetryTokens } from '../retry.js';
 import { CID_LEN, type CidRouter, type LongHeader } from './cid-router.js';
@@ -97,13 +98,13 @@ export class Acceptor {
     address: string,
     port: number,
     odcid: Uint8Array | null,
-    keylog = false,
-  ): { driver: ConnectionDriver; odcidKey: string | null; keylog: boolean } | null {
+    keylog?: KeylogSink,
+  ): { driver: ConnectionDriver; odcidKey: string | null } | null {
     const socket = this.#socket;
     // After a Retry the client already uses the CID we chose (its DCID now).
     const newScid = odcid ? Buffer.from(hdr.dcid) : randomSlice(CID_LEN);
     const { config, logs } = this.#options;
-    config.prepareFor('server', keylog || logs.keylogFile !== undefined);
+    config.prepareFor('server', keylog !== undefined || logs.keylogFile !== undefined);
     const peerSa = toSockaddr(address, port, socket.isV6);
     const handle = q.quiche_accept(
       newScid,
@@ -117,7 +118,7 @@ export class Acceptor {
       config[kHandle],
     );
     if (handle === null) return null;
-    attachLogs(handle, logs, 'server');
+    const detachKeylog = attachLogs(handle, logs, 'server', keylog);
     const core = new ConnCore(handle, {
       isServer: true,
       dgramEnabled: config.dgram.enabled,
@@ -134,7 +135,8 @@ export class Acceptor {
     // Until the handshake completes a client without Retry still uses its own DCID.
     const odcidKey = odcid ? null : hdr.dcidKey;
     if (odcidKey !== null) this.#router.add(driver, odcidKey);
-    return { driver, odcidKey, keylog };
+    if (detachKeylog) driver.onReleased(detachKeylog);
+    return { driver, odcidKey };
   }
 
   /** Sends a stateless reply, never larger than the packet it answers (no amplification). */
