@@ -160,7 +160,9 @@ describe('input checks', () => {
 
 describe('a handshake on a glue-made server config', () => {
   it('presents the chain from memory; the client verifies it against a trust store', () => {
-    const server = serverWith((tls) => expect(setIdentity(tls, fx.viaIntermediate.chain, fx.viaIntermediate.key)).toBe(0));
+    const server = serverWith((tls) =>
+      expect(setIdentity(tls, fx.viaIntermediate.chain, fx.viaIntermediate.key)).toBe(0),
+    );
     const pair = handshake(server);
     expect(chainOf(pair.client)).toEqual([
       new X509Certificate(fx.viaIntermediate.cert).fingerprint256,

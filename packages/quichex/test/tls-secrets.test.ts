@@ -65,7 +65,8 @@ describe('key log', () => {
     resolved = true;
     expect(await echo(conn, 'k')).toBe('k');
     await until(() => serverLines.length >= 5, 3000, 'the server key log');
-    for (const line of [...clientLines, ...serverLines]) expect(line).toMatch(/^[A-Z0-9_]+ [0-9a-f]{64} [0-9a-f]+\n$/);
+    for (const line of [...clientLines, ...serverLines])
+      expect(line).toMatch(/^[A-Z0-9_]+ [0-9a-f]{64} [0-9a-f]+\n$/);
     expect(clientLines.map((x) => x.split(' ')[0])).toEqual(
       expect.arrayContaining([
         'CLIENT_HANDSHAKE_TRAFFIC_SECRET',
@@ -108,9 +109,15 @@ describe('key log', () => {
       });
       await echo(second, 'y');
       await second.close();
-      await until(() => readFileSync(serverFile, 'latin1').split('\n').length > 5, 3000, 'the server key log file');
+      await until(
+        () => readFileSync(serverFile, 'latin1').split('\n').length > 5,
+        3000,
+        'the server key log file',
+      );
       const written = readFileSync(serverFile, 'latin1').split(/(?<=\n)/);
-      const clientFile = readFileSync(envFile, 'latin1').split(/(?<=\n)/).slice(clientLines.length);
+      const clientFile = readFileSync(envFile, 'latin1')
+        .split(/(?<=\n)/)
+        .slice(clientLines.length);
       expect(secrets(written).sort()).toEqual(secrets(clientFile).sort());
     } finally {
       if (saved === undefined) delete process.env.SSLKEYLOGFILE;
@@ -177,7 +184,12 @@ describe('a private key in memory', () => {
     };
     try {
       expect(tmpdir()).toBe(privateTmp);
-      const config = new Config({ alpn: ['test'], cert: fx.encrypted.cert, key: fx.encrypted.key, passphrase: fx.encrypted.passphrase });
+      const config = new Config({
+        alpn: ['test'],
+        cert: fx.encrypted.cert,
+        key: fx.encrypted.key,
+        passphrase: fx.encrypted.passphrase,
+      });
       sample();
       const l = await listen({ host: '127.0.0.1', port: 0, config, onConnection: echoStreams });
       listeners.push(l);
@@ -211,7 +223,8 @@ describe('a private key in memory', () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const file = path.join(dir, entry.name);
         if (entry.isDirectory()) walk(file);
-        else if (/\b(writeFileSync|mkdtempSync|writeFile|mkdtemp)\b/.test(readFileSync(file, 'utf8'))) offenders.push(file);
+        else if (/\b(writeFileSync|mkdtempSync|writeFile|mkdtemp)\b/.test(readFileSync(file, 'utf8')))
+          offenders.push(file);
       }
     };
     walk(src);

@@ -102,7 +102,9 @@ describe('a client rejects a bad server certificate with node:tls codes', () => 
     const conn = await dial(port, { ca: fx.rootCa.cert, rejectUnauthorized: false });
     try {
       expect(conn.info()).toMatchObject({ authorized: false, authorizationError: 'CERT_HAS_EXPIRED' });
-      expect(conn.peerCertificate()?.fingerprint256).toBe(new X509Certificate(fx.expired.cert).fingerprint256);
+      expect(conn.peerCertificate()?.fingerprint256).toBe(
+        new X509Certificate(fx.expired.cert).fingerprint256,
+      );
       expect(await echo(conn, 'still talking')).toBe('still talking');
     } finally {
       await conn.close();
@@ -157,7 +159,11 @@ describe('a good server certificate', () => {
     await byAddress.close();
     const other = await serve({ cert: fx.wrongName.cert, key: fx.wrongName.key });
     const err = await rejection(
-      connect({ host: '127.0.0.1', port: other.port, config: new Config({ alpn: ['test'], ca: fx.rootCa.cert }) }),
+      connect({
+        host: '127.0.0.1',
+        port: other.port,
+        config: new Config({ alpn: ['test'], ca: fx.rootCa.cert }),
+      }),
     );
     expect(err.authorizationError).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
     expect(err.message).toMatch(/^the certificate of 127\.0\.0\.1 was rejected/);
@@ -170,7 +176,9 @@ describe('checkServerIdentity', () => {
     const seen: [string, string][] = [];
     const pinned = (expected: string) => (host: string, cert: X509Certificate) => {
       seen.push([host, cert.fingerprint256]);
-      return cert.fingerprint256 === expected ? undefined : new Error(`${host} is not the pinned certificate`);
+      return cert.fingerprint256 === expected
+        ? undefined
+        : new Error(`${host} is not the pinned certificate`);
     };
     const ok = await dial(port, { ca: fx.rootCa.cert, checkServerIdentity: pinned(fx.leafFingerprint256) });
     expect(ok.info().authorized).toBe(true);
@@ -339,7 +347,9 @@ describe('keys and certificates given in memory', () => {
       /key could not be decrypted with the passphrase given/,
     );
     // Set in any order through the setters.
-    expect(new Config().loadPrivKeyFromPem(key, passphrase).loadCertChainFromPem(cert).hasCertificate).toBe(true);
+    expect(new Config().loadPrivKeyFromPem(key, passphrase).loadCertChainFromPem(cert).hasCertificate).toBe(
+      true,
+    );
   });
 
   it('a key that does not match the certificate is refused', () => {
@@ -364,9 +374,9 @@ describe('keys and certificates given in memory', () => {
     const err = await rejection(dial(port, { ca: [fx.unknownCa.cert, fx.clientCa.cert] }));
     expect(err.authorizationError).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
     expect(() => new Config({ ca: [] })).toThrow(/ca must not be an empty array/);
-    expect(() => new Config({ ca: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'] })).toThrow(
-      /ca/,
-    );
+    expect(
+      () => new Config({ ca: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'] }),
+    ).toThrow(/ca/);
   });
 
   it('without ca a client trusts Node root store, which does not hold our test root', async () => {
