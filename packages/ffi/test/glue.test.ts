@@ -169,14 +169,21 @@ describe('a handshake on a glue-made server config', () => {
       new X509Certificate(fx.intermediate.cert).fingerprint256,
     ]);
     const depth = new Int32Array(1);
-    expect(quichex_conn_verify_peer(pair.client, trust(fx.rootCa.cert), true, depth)).toBe(0);
+    expect(quichex_conn_verify_peer(pair.client, trust(fx.rootCa.cert), true, null, 0, depth)).toBe(0);
     // Against another root: the issuer is unknown.
-    expect(quichex_conn_verify_peer(pair.client, trust(fx.unknownCa.cert), true, depth)).toBe(20);
+    expect(quichex_conn_verify_peer(pair.client, trust(fx.unknownCa.cert), true, null, 0, depth)).toBe(20);
     expect(depth[0]).toBe(1);
     // A server certificate is not a client certificate (extended key usage).
-    expect(quichex_conn_verify_peer(pair.client, trust(fx.rootCa.cert), false, depth)).toBe(26);
+    expect(quichex_conn_verify_peer(pair.client, trust(fx.rootCa.cert), false, null, 0, depth)).toBe(26);
     // The server asked for no certificate, so it has none to verify.
-    expect(quichex_conn_verify_peer(pair.srv, trust(fx.rootCa.cert), false, depth)).toBe(-1);
+    expect(quichex_conn_verify_peer(pair.srv, trust(fx.rootCa.cert), false, null, 0, depth)).toBe(-1);
+    // With a name: the leaf names localhost and ::1, not other.example nor 10.0.0.1.
+    const root = trust(fx.rootCa.cert);
+    const check = (name: string) =>
+      quichex_conn_verify_peer(pair.client, root, true, bytes(name), name.length, depth);
+    expect([check('localhost'), check('::1'), check('other.example'), check('10.0.0.1')]).toEqual([
+      0, 0, 62, 64,
+    ]);
   });
 
   it('chooses the identity by SNI, with exact names before wildcards', () => {

@@ -77,6 +77,9 @@ const ALERTS: Readonly<Record<string, number>> = {
 };
 
 const depthOut = new Int32Array(1);
+// BoringSSL's codes for a leaf that does not name the host or address asked for.
+const HOSTNAME_MISMATCH = 62;
+const IP_ADDRESS_MISMATCH = 64;
 
 /** The peer's certificates as DER, leaf first. */
 export function readPeerChain(conn: q.QuicheConn): Uint8Array[] {
@@ -124,7 +127,10 @@ function decide(
 /**
  * A client's decision about the server: the chain against `trust`, then
  * `checkServerIdentity(hostname, leaf)` (whose Error, or exception, is the
- * rejection's `cause`).
+ * rejection's `cause`). With the default check, BoringSSL matches the name
+ * during the chain verification, and only a mismatch asks node:tls (whose
+ * verdict and error are final): making an `X509Certificate` costs more than
+ * the rest of the decision.
  */
 export function authorizeServer(
   conn: q.QuicheConn,
@@ -136,7 +142,9 @@ export function authorizeServer(
   },
 ): PeerAuthorization {
   const chain = readPeerChain(conn);
-  const code = q.quichex_conn_verify_peer(conn, policy.trust.handle, true, depthOut);
+  const byDefault = policy.checkServerIdentity === defaultCheckServerIdentity;
+  const name = byDefault ? Buffer.from(policy.hostname) : null;
+  const code = q.quichex_conn_verify_peer(conn, policy.trust.handle, true, name, name?.length ?? 0, depthOut);
   const whose = policy.hostname;
   if (code === -1 || chain.length === 0) {
     return decide(
@@ -146,7 +154,9 @@ export function authorizeServer(
       whose,
     );
   }
-  if (code !== 0) return decide(chain, describeCode(code), policy.reject, whose);
+  const nameMismatch = byDefault && (code === HOSTNAME_MISMATCH || code === IP_ADDRESS_MISMATCH);
+  if (code !== 0 && !nameMismatch) return decide(chain, describeCode(code), policy.reject, whose);
+  if (code === 0 && byDefault) return decide(chain, null, policy.reject, whose);
   let outcome: unknown;
   try {
     outcome = policy.checkServerIdentity(policy.hostname, new X509Certificate(chain[0]!));
@@ -169,7 +179,7 @@ export function authorizeClient(
   conn: q.QuicheConn,
   policy: { readonly trust: Trust; readonly reject: boolean },
 ): PeerAuthorization {
-  const code = q.quichex_conn_verify_peer(conn, policy.trust.handle, false, depthOut);
+  const code = q.quichex_conn_verify_peer(conn, policy.trust.handle, false, null, 0, depthOut);
   if (code === -1) {
     const failure = { error: NO_CERTIFICATE, detail: 'no certificate', alert: ALERT_CERTIFICATE_REQUIRED };
     return decide([], failure, policy.reject, 'the client');

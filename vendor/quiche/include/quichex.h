@@ -49,9 +49,11 @@ int quichex_tls_set_verify(quichex_tls *tls, uint32_t mode);
 quichex_trust *quichex_trust_new(const uint8_t *pem, size_t pem_len, char *err, size_t err_len);
 void quichex_trust_free(quichex_trust *trust);
 
-/* Verifies the peer's chain: 0, an X509_V_ERR_* code, or -1 when the peer sent no certificate. */
+/* Verifies the peer's chain, and the leaf's name when name is not NULL: 0, an X509_V_ERR_* code,
+ * or -1 when the peer sent no certificate. */
 int quichex_conn_verify_peer(const quiche_conn *conn, const quichex_trust *trust,
-                             bool peer_is_server, int *depth_out);
+                             bool peer_is_server, const uint8_t *name, size_t name_len,
+                             int *depth_out);
 
 /* Name of an X509_V_ERR_* code without its prefix (NULL when unknown), and BoringSSL's sentence for it. */
 const char *quichex_verify_error_name(int code);

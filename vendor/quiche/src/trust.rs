@@ -3,6 +3,7 @@
 //! verification codes (whose names node:tls uses as error codes).
 
 use std::ffi::CStr;
+use std::net::IpAddr;
 use std::os::raw::{c_char, c_long};
 use std::ptr;
 
@@ -69,9 +70,9 @@ pub unsafe extern "C" fn quichex_trust_free(trust: *mut Trust) {
     }
 }
 
-/// The result of verifying a chain: an X.509 code (0 for success) and the
-/// depth in the chain it concerns.
-fn verify(conn: &Connection, trust: &Trust, peer_is_server: bool) -> (i32, i32) {
+/// The result of verifying a chain (and the leaf's `name`, when given): an
+/// X.509 code (0 for success) and the depth in the chain it concerns.
+fn verify(conn: &Connection, trust: &Trust, peer_is_server: bool, name: Option<&str>) -> (i32, i32) {
     let Some(chain) = conn.peer_cert_chain() else {
         return (-1, 0);
     };
@@ -94,6 +95,11 @@ fn verify(conn: &Connection, trust: &Trust, peer_is_server: bool) -> (i32, i32) 
     let outcome = ctx.init(&trust.store, &leaf, &intermediates, |c| unsafe {
         // The purpose checks the extended key usage, as a TLS library does.
         ffi::X509_STORE_CTX_set_default(c.as_ptr(), purpose.as_ptr());
+        match name.map(|n| (n, n.parse::<IpAddr>())) {
+            Some((_, Ok(ip))) => c.verify_param_mut().set_ip(ip)?,
+            Some((host, Err(_))) => c.verify_param_mut().set_host(host)?,
+            None => {}
+        }
         let ok = c.verify_cert()?;
         let depth = c.error_depth() as i32;
         let code = match ffi::X509_STORE_CTX_get_error(c.as_ptr()) {
@@ -112,25 +118,38 @@ fn verify(conn: &Connection, trust: &Trust, peer_is_server: bool) -> (i32, i32) 
 }
 
 /// Verifies the peer's certificate chain (as it sent it) against `trust`,
-/// for a TLS server's certificate when `peer_is_server`, else a client's.
-/// Returns 0 when it verifies, an X.509 verification code
-/// (`X509_V_ERR_*`) when not, or -1 when the peer sent no certificate. The
-/// depth of the certificate the code concerns goes to `*depth_out` (when
-/// not null). The peer's name is not checked here.
+/// for a TLS server's certificate when `peer_is_server`, else a client's;
+/// with a `name` (a host name or an IP address; null for none), also that
+/// the leaf is for that name (after the chain). Returns 0 when it
+/// verifies, an X.509 verification code (`X509_V_ERR_*`, among them
+/// `HOSTNAME_MISMATCH` and `IP_ADDRESS_MISMATCH`) when not, or -1 when the
+/// peer sent no certificate. The depth of the certificate the code concerns
+/// goes to `*depth_out` (when not null).
 ///
 /// # Safety
-/// `conn` must be a live quiche connection, `trust` a live trust store.
+/// `conn` must be a live quiche connection, `trust` a live trust store,
+/// `name` readable for `name_len` bytes (or null).
 #[no_mangle]
 pub unsafe extern "C" fn quichex_conn_verify_peer(
     conn: *const Connection,
     trust: *const Trust,
     peer_is_server: bool,
+    name: *const u8,
+    name_len: usize,
     depth_out: *mut i32,
 ) -> i32 {
     let (Some(conn), Some(trust)) = (conn.as_ref(), trust.as_ref()) else {
         return ffi::X509_V_ERR_UNSPECIFIED;
     };
-    let (code, depth) = verify(conn, trust, peer_is_server);
+    let name = if name.is_null() {
+        None
+    } else {
+        match bytes(name, name_len).map(std::str::from_utf8) {
+            Some(Ok(n)) => Some(n),
+            _ => return ffi::X509_V_ERR_UNSPECIFIED,
+        }
+    };
+    let (code, depth) = verify(conn, trust, peer_is_server, name);
     if !depth_out.is_null() {
         *depth_out = depth;
     }
@@ -224,7 +243,7 @@ mod tests {
     #[test]
     fn null_arguments_are_refused() {
         let mut depth = 0;
-        let code = unsafe { quichex_conn_verify_peer(ptr::null(), ptr::null(), true, &mut depth) };
+        let code = unsafe { quichex_conn_verify_peer(ptr::null(), ptr::null(), true, ptr::null(), 0, &mut depth) };
         assert_eq!(code, ffi::X509_V_ERR_UNSPECIFIED);
         assert!(unsafe { quichex_trust_new(ptr::null(), 4, ptr::null_mut(), 0) }.is_null());
     }

@@ -147,15 +147,23 @@ export const quichex_trust_free = bind<(trust: QuichexTrust) => void>(
 
 /**
  * Verifies the peer's certificate chain against `trust`, for a TLS server
- * certificate when `peerIsServer` (else a client certificate): 0 when it
- * verifies, an `X509_V_ERR_*` code when not, -1 when the peer sent no
- * certificate. The depth the code concerns goes to `depthOut[0]`. Names are
- * not checked.
+ * certificate when `peerIsServer` (else a client certificate), and with a
+ * `name` (host name or IP address; `null` for none) that the leaf is for
+ * it: 0 when it verifies, an `X509_V_ERR_*` code when not (62
+ * `HOSTNAME_MISMATCH`, 64 `IP_ADDRESS_MISMATCH` for the name), -1 when the
+ * peer sent no certificate. The depth the code concerns goes to `depthOut[0]`.
  */
 export const quichex_conn_verify_peer = bind<
-  (conn: QuicheConn, trust: QuichexTrust, peerIsServer: boolean, depthOut: Int32Array | null) => number
+  (
+    conn: QuicheConn,
+    trust: QuichexTrust,
+    peerIsServer: boolean,
+    name: Uint8Array | null,
+    nameLen: number,
+    depthOut: Int32Array | null,
+  ) => number
 >(
-  'int quichex_conn_verify_peer(const quiche_conn *conn, const quichex_trust *trust, bool peer_is_server, void *depth_out)',
+  'int quichex_conn_verify_peer(const quiche_conn *conn, const quichex_trust *trust, bool peer_is_server, const uint8_t *name, size_t name_len, void *depth_out)',
 );
 
 /** The name of an `X509_V_ERR_*` code without the prefix (`'CERT_HAS_EXPIRED'`), or `null`. */
