@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Config, type Connection, connect, listen, quicheVersion } from 'quichex';
-import { generateTestCerts, type TestCerts } from '../support/certs.js';
+import { generateTestCerts, signCsr, type TestCerts } from '../support/certs.js';
 import {
   aioquicPython,
   CASES,
@@ -194,24 +194,7 @@ function bigLeaf(certs: TestCerts): { cert: string; key: string } {
   );
   run(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'big.key']);
   run(['req', '-new', '-key', 'big.key', '-subj', '/CN=localhost', '-out', 'big.csr']);
-  run([
-    'x509',
-    '-req',
-    '-in',
-    'big.csr',
-    '-CA',
-    'ca.pem',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '2',
-    '-sha256',
-    '-extfile',
-    'big.ext',
-    '-out',
-    'big.pem',
-  ]);
+  signCsr(dir, 'big', 'ca', 'big.pem');
   run(['pkcs8', '-topk8', '-nocrypt', '-in', 'big.key', '-out', 'big.pk8.pem']);
   return { cert: path.join(dir, 'big.pem'), key: path.join(dir, 'big.pk8.pem') };
 }

@@ -55,6 +55,34 @@ function makeCa(dir: string, name: string): void {
   );
 }
 
+/**
+ * Signs `<name>.csr` in `dir` with the CA `<ca>.pem`/`<ca>.key`, with the
+ * extensions of `<name>.ext`, valid for 2 days, into `out`.
+ */
+export function signCsr(dir: string, name: string, ca: string, out: string): void {
+  openssl(
+    [
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-sha256',
+      '-extfile',
+      `${name}.ext`,
+      '-out',
+      out,
+    ],
+    dir,
+  );
+}
+
 /** Generates a root CA, an intermediate, a leaf signed by the intermediate, and an unrelated CA. */
 export function generateTestCerts(): TestCerts {
   const dir = mkdtempSync(path.join(tmpdir(), 'quichex-certs-'));
@@ -69,54 +97,14 @@ export function generateTestCerts(): TestCerts {
     path.join(dir, 'intermediate.ext'),
     'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n',
   );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'intermediate.csr',
-      '-CA',
-      'ca.pem',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-sha256',
-      '-extfile',
-      'intermediate.ext',
-      '-out',
-      'intermediate.pem',
-    ],
-    dir,
-  );
+  signCsr(dir, 'intermediate', 'ca', 'intermediate.pem');
   openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'leaf.key'], dir);
   openssl(['req', '-new', '-key', 'leaf.key', '-subj', '/CN=localhost', '-out', 'leaf.csr'], dir);
   writeFileSync(
     path.join(dir, 'leaf.ext'),
     'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n',
   );
-  openssl(
-    [
-      'x509',
-      '-req',
-      '-in',
-      'leaf.csr',
-      '-CA',
-      'intermediate.pem',
-      '-CAkey',
-      'intermediate.key',
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-sha256',
-      '-extfile',
-      'leaf.ext',
-      '-out',
-      'leaf-only.pem',
-    ],
-    dir,
-  );
+  signCsr(dir, 'leaf', 'intermediate', 'leaf-only.pem');
   writeFileSync(
     path.join(dir, 'leaf.pem'),
     Buffer.concat([

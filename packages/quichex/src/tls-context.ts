@@ -26,6 +26,11 @@ export interface IdentityPem {
   readonly passphrase: Uint8Array | null;
 }
 
+/** An identity as the glue's arguments: each buffer followed by its length. */
+function identityArgs(id: IdentityPem): [Uint8Array, number, Uint8Array, number, Uint8Array | null, number] {
+  return [id.cert, id.cert.length, id.key, id.key.length, id.passphrase, id.passphrase?.length ?? 0];
+}
+
 /** Reports a failed glue call as a TypeError naming the option. */
 function check(option: string, rc: number, err: Uint8Array): void {
   if (rc < 0) throw new TypeError(`${option}: ${q.readErrorBuffer(err)}`);
@@ -66,22 +71,7 @@ export class TlsContext {
   /** Sets the default identity (a server's, or a client's certificate). */
   setIdentity(option: string, id: IdentityPem): void {
     const err = new Uint8Array(ERR_LEN);
-    const pass = id.passphrase;
-    check(
-      option,
-      q.quichex_tls_set_identity(
-        this.handle,
-        id.cert,
-        id.cert.length,
-        id.key,
-        id.key.length,
-        pass,
-        pass?.length ?? 0,
-        err,
-        err.length,
-      ),
-      err,
-    );
+    check(option, q.quichex_tls_set_identity(this.handle, ...identityArgs(id), err, err.length), err);
     this.#identity = true;
   }
 
@@ -89,22 +79,9 @@ export class TlsContext {
   addServerName(option: string, name: string, id: IdentityPem): void {
     const err = new Uint8Array(ERR_LEN);
     const n = Buffer.from(name, 'utf8');
-    const pass = id.passphrase;
     check(
       option,
-      q.quichex_tls_add_server_name(
-        this.handle,
-        n,
-        n.length,
-        id.cert,
-        id.cert.length,
-        id.key,
-        id.key.length,
-        pass,
-        pass?.length ?? 0,
-        err,
-        err.length,
-      ),
+      q.quichex_tls_add_server_name(this.handle, n, n.length, ...identityArgs(id), err, err.length),
       err,
     );
     this.#serverNames++;
