@@ -119,6 +119,38 @@ describe('a client rejects a bad server certificate with node:tls codes', () => 
   });
 });
 
+describe('0-RTT', () => {
+  it('a connection that resolved early for 0-RTT closes with the rejection when the handshake completes', async () => {
+    const { port } = await serve({ cert: fx.expired.cert, key: fx.expired.key, earlyData: true });
+    // A first connection that accepts anything, to get a session ticket.
+    const lenient = new Config({
+      alpn: ['test'],
+      ca: fx.rootCa.cert,
+      rejectUnauthorized: false,
+      earlyData: true,
+    });
+    const first = await connect({ host: '127.0.0.1', port, serverName: 'localhost', config: lenient });
+    const ticket = new Promise<Uint8Array>((resolve) => first.once('session', resolve));
+    expect(await echo(first, 'one')).toBe('one');
+    const session = await within(ticket, 5000, 'a session ticket');
+    await first.close();
+    const strict = new Config({ alpn: ['test'], ca: fx.rootCa.cert, earlyData: true });
+    const conn = await connect({
+      host: '127.0.0.1',
+      port,
+      serverName: 'localhost',
+      config: strict,
+      session,
+      earlyData: true,
+    });
+    expect(conn.established).toBe(false);
+    const info = await within(conn.closed, 5000, 'the 0-RTT connection to close');
+    expect(info).toMatchObject({ code: 'QUICHE_ERR_TLS_FAIL', local: true, errorCode: 0x100n + 45n });
+    const err = await conn.openStream().catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'QUICHE_ERR_TLS_FAIL', authorizationError: 'CERT_HAS_EXPIRED' });
+  });
+});
+
 describe('a good server certificate', () => {
   it('is authorized, and its chain is readable after the connection closed', async () => {
     const { port } = await serve({ cert: fx.leaf.cert, key: fx.leaf.key });
