@@ -99,6 +99,14 @@ export interface ListenerEvents {
    * keep it secret). Connections accepted while nobody listens log none.
    */
   keylog: [line: Buffer, conn: Connection];
+  /**
+   * A client's TLS handshake failed, as node:tls's Server reports it: its
+   * certificate was rejected (`error.authorizationError` says why, with
+   * `requestCert`), it sent none where one is required, or TLS failed
+   * otherwise (a TLS alert; `error.remote` when the client sent it). The
+   * connection is closed; it never reached `'connection'`.
+   */
+  tlsClientError: [error: QuicError, conn: Connection];
   /** The socket reported an error (the listener keeps running). */
   error: [error: Error];
   /** The listener closed. */
@@ -342,6 +350,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
       handshakeDone();
       set.delete(conn);
       this.#accepted.remove(conn);
+      const error = driver.closeError;
+      if (!conn.established && !full && error.code === 'QUICHE_ERR_TLS_FAIL')
+        emitGuarded(this, 'tlsClientError', [error, conn]);
     });
     if (full) {
       driver.receive(packet, address, port);

@@ -269,6 +269,42 @@ describe('mutual TLS', () => {
     await conn.close();
   });
 
+  it("the listener reports each refused client with 'tlsClientError'", async () => {
+    const errors: QuicError[] = [];
+    const listener = await listen({
+      host: '127.0.0.1',
+      port: 0,
+      config: new Config({
+        alpn: ['test'],
+        cert: fx.leaf.cert,
+        key: fx.leaf.key,
+        ca: fx.clientCa.cert,
+        requestCert: true,
+      }),
+      onConnection: echoStreams,
+    });
+    listeners.push(listener);
+    listener.on('tlsClientError', (err, conn) => {
+      expect(conn.established).toBe(false);
+      errors.push(err);
+    });
+    const port = listener.address().port;
+    await refused(port, { cert: fx.strangerClient.cert, key: fx.strangerClient.key }, []);
+    await refused(port, {}, []);
+    await until(() => errors.length === 2, 3000, 'two tlsClientError events');
+    expect(errors[0]).toMatchObject({
+      code: 'QUICHE_ERR_TLS_FAIL',
+      authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+    expect(errors[0]!.message).toMatch(/^the certificate of the client was rejected/);
+    // No certificate at all: BoringSSL fails the handshake with certificate_required.
+    expect(errors[1]).toMatchObject({ code: 'QUICHE_ERR_TLS_FAIL', errorCode: 0x100n + 116n, remote: false });
+    const ok = await dial(port, { ca: fx.rootCa.cert, cert: fx.client.cert, key: fx.client.key });
+    expect(await echo(ok, 'fine')).toBe('fine');
+    await ok.close();
+    expect(errors).toHaveLength(2);
+  });
+
   async function refused(port: number, client: ConfigOptions, accepted: Connection[]): Promise<void> {
     // In TLS 1.3 the client finishes its handshake before the server has
     // checked its certificate: connect() may resolve, then the server closes.
