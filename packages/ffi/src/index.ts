@@ -73,6 +73,7 @@ export {
   H3Priority,
   type H3PriorityInit,
   library,
+  registerH3HeaderCallback,
   registerKeylogCallback,
   registerLogCallback,
 } from './native.js';

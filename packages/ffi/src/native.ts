@@ -167,3 +167,31 @@ export function registerKeylogCallback(fn: (line: Uint8Array, ctx: number) => vo
     koffi.pointer(koffi.type('quichex_keylog_cb')),
   ) as unknown as bigint;
 }
+
+/**
+ * Wraps `fn` as a native `quiche_h3_header_cb` that stays registered for
+ * the process: pass it to `quiche_h3_event_for_each_header` (with any
+ * `argp`) instead of a JS function, which koffi would wrap in a fresh
+ * trampoline at every call. `fn` gets copies of the name and value bytes;
+ * a non-zero result stops the walk. Register one per process and keep the
+ * per-call state outside it.
+ *
+ * @example
+ * ```ts
+ * let into: [Uint8Array, Uint8Array][] = [];
+ * const cb = registerH3HeaderCallback((name, value) => (into.push([name, value]), 0));
+ * quiche_h3_event_for_each_header(ev, cb as never, null);
+ * ```
+ */
+export function registerH3HeaderCallback(fn: (name: Uint8Array, value: Uint8Array) => number): bigint {
+  return koffi.register(
+    (name: bigint, nameLen: number | bigint, value: bigint, valueLen: number | bigint) => {
+      try {
+        return fn(copyBorrowed(name, nameLen), copyBorrowed(value, valueLen));
+      } catch {
+        return -1; // stop the walk: koffi would report 0 (continue) for a throw
+      }
+    },
+    koffi.pointer(koffi.type('quiche_h3_header_cb')),
+  ) as unknown as bigint;
+}

@@ -97,6 +97,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #resolveClosed!: (info: CloseInfo) => void;
   /** Resolves with the close info once the connection is closed and freed. Never rejects. */
   readonly closed: Promise<CloseInfo>;
+  /**
+   * The application protocol that drives this connection's streams, as its
+   * factory made it (see `ApplicationFactory`); `null` for the raw stream API.
+   */
+  readonly application: Application | null = null;
 
   static {
     internals.waitEstablished = async (conn, signal) => {
@@ -127,6 +132,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     let app: Application;
     if (options.application) {
       app = options.application(driver.core, () => driver.schedule());
+      this.application = app;
       this.#streams = null;
     } else {
       this.#streams = new StreamRegistry(driver.core, {
@@ -289,6 +295,32 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       authorizationError: d.core.authorization?.authorizationError ?? null,
       ...readNegotiated(this.#live()),
     };
+  }
+
+  /**
+   * Lets the process exit while this connection is open, as
+   * `socket.unref()` does: the sockets the connection owns (a `connect()`
+   * connection's own socket, those `migrate()` opened) stop holding the
+   * event loop. A listener's or an endpoint's shared socket is not
+   * affected. Connection pools use it for idle connections.
+   *
+   * @example
+   * ```ts
+   * const conn = await connect({ host, port, config });
+   * conn.unref(); // the process may exit while conn is idle
+   * ```
+   */
+  unref(): this {
+    for (const [i, socket] of this.#driver.sockets.entries())
+      if (i > 0 || socket.connected) socket.socket.unref();
+    return this;
+  }
+
+  /** Undoes {@link Connection.unref}: the connection's own sockets hold the event loop again. */
+  ref(): this {
+    for (const [i, socket] of this.#driver.sockets.entries())
+      if (i > 0 || socket.connected) socket.socket.ref();
+    return this;
   }
 
   /**

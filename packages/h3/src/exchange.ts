@@ -1,0 +1,213 @@
+/**
+ * One request stream: the body that arrives (a WHATWG `ReadableStream`
+ * that reads from quiche only when its consumer asks, so flow control
+ * holds a slow reader's peer back) and the body that leaves (queued chunks
+ * that quiche takes as the congestion and flow-control windows allow, and
+ * a writer that waits while too much is queued).
+ *
+ * An exchange is passive: its session does the quiche calls in its
+ * processing round, and the exchange asks for a round with `wake()`.
+ *
+ * @module
+ */
+import type { FieldList } from './headers.js';
+
+/** Bytes queued for sending before a writer waits. */
+const OUT_HIGH_WATER = 256 * 1024;
+/** Largest chunk handed to a body reader. */
+export const READ_CHUNK = 64 * 1024;
+
+/** What an exchange needs of its session. */
+export interface ExchangeHost {
+  /** Asks for a processing round (reads and writes happen there). */
+  wake(): void;
+  /** Cancels the stream both ways with `code` (RESET_STREAM and STOP_SENDING). */
+  cancel(id: number, code: bigint): void;
+}
+
+export class Exchange {
+  readonly id: number;
+  readonly #host: ExchangeHost;
+  /** The peer's header list (request on servers, response on clients), once it arrived. */
+  fields: FieldList | null = null;
+  /** Whether a body follows the peer's headers (quiche's `has_more_frames`). */
+  peerHasBody = false;
+
+  // -- incoming body
+  #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
+  #body: ReadableStream<Uint8Array> | null = null;
+  /** quiche has body bytes for us (a DATA event not read to its end yet). */
+  dataPending = false;
+  /** The peer's body ended (FINISHED). */
+  finished = false;
+  /** A reader waits for the next chunk. */
+  #pull: (() => void) | null = null;
+  #inClosed = false;
+
+  // -- outgoing body
+  readonly #out: Uint8Array[] = [];
+  #outBytes = 0;
+  #outFin = false;
+  /** Our side ended (FIN sent) or was reset. */
+  outDone = false;
+  #drained: (() => void) | null = null;
+
+  /** (Clients) Called when the response headers arrived. */
+  onHeaders: (() => void) | null = null;
+  /** Called once with the reason when the stream ends abnormally (reset, cancel, connection loss). */
+  onAbort: ((reason: Error) => void) | null = null;
+  #aborted: Error | null = null;
+
+  constructor(id: number, host: ExchangeHost) {
+    this.id = id;
+    this.#host = host;
+  }
+
+  /** The abnormal end of this stream, if any. */
+  get aborted(): Error | null {
+    return this.#aborted;
+  }
+
+  // -- incoming ----------------------------------------------------------------
+
+  /** The peer's body as a stream (made once; `null` when the peer sends none). */
+  body(): ReadableStream<Uint8Array> | null {
+    if (!this.peerHasBody) return null;
+    this.#body ??= new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#controller = controller;
+          if (this.#aborted) controller.error(this.#aborted);
+        },
+        pull: () =>
+          new Promise<void>((resolve) => {
+            this.#pull = resolve;
+            this.#host.wake();
+          }),
+        cancel: () => {
+          this.#inClosed = true;
+          this.#pull?.();
+          this.#pull = null;
+          if (!this.finished) this.#host.cancel(this.id, 0x10cn);
+        },
+      },
+      { highWaterMark: 0 },
+    );
+    return this.#body;
+  }
+
+  /** Whether someone holds the body and may still read it. */
+  get reading(): boolean {
+    return this.#body !== null && !this.#inClosed;
+  }
+
+  /** Whether the session should read body bytes for this stream now. */
+  get wantsData(): boolean {
+    return this.#pull !== null && this.dataPending;
+  }
+
+  /** Hands a chunk to the waiting reader. */
+  deliver(chunk: Uint8Array): void {
+    if (this.#inClosed) return;
+    this.#controller?.enqueue(chunk);
+    const pull = this.#pull;
+    this.#pull = null;
+    pull?.();
+  }
+
+  /** The peer's body ended cleanly. */
+  endIncoming(): void {
+    this.finished = true;
+    this.dataPending = false;
+    if (this.#inClosed) return;
+    this.#inClosed = true;
+    try {
+      this.#controller?.close();
+    } catch {
+      // already closed by its reader
+    }
+    const pull = this.#pull;
+    this.#pull = null;
+    pull?.();
+  }
+
+  // -- outgoing ----------------------------------------------------------------
+
+  /** Queues `chunk` (and the end of our body with `fin`); resolves once the queue is short again. */
+  write(chunk: Uint8Array | null, fin: boolean): Promise<void> {
+    if (this.#aborted) return Promise.reject(this.#aborted);
+    if (this.outDone || this.#outFin) return Promise.reject(new Error('the body was already ended'));
+    if (chunk !== null && chunk.length > 0) {
+      this.#out.push(chunk);
+      this.#outBytes += chunk.length;
+    }
+    if (fin) this.#outFin = true;
+    this.#host.wake();
+    if (this.#outBytes < OUT_HIGH_WATER) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.#drained = () => (this.#aborted ? reject(this.#aborted) : resolve());
+    });
+  }
+
+  /** Whether the session has something to send for this stream. */
+  get hasOutput(): boolean {
+    return !this.outDone && (this.#out.length > 0 || this.#outFin);
+  }
+
+  /**
+   * Sends what quiche takes: `send(chunk, fin)` returns the bytes taken (or
+   * a negative number when the stream can take nothing now).
+   */
+  flush(send: (chunk: Uint8Array, fin: boolean) => number): void {
+    while (!this.outDone && (this.#out.length > 0 || this.#outFin)) {
+      const chunk = this.#out[0];
+      const last = this.#out.length <= 1;
+      const n = send(chunk ?? EMPTY, this.#outFin && last);
+      if (n < 0) break;
+      if (chunk === undefined) {
+        this.outDone = true; // the lone FIN went out
+        break;
+      }
+      this.#outBytes -= n;
+      if (n === chunk.length) {
+        this.#out.shift();
+        if (this.#outFin && this.#out.length === 0) this.outDone = true;
+      } else {
+        this.#out[0] = chunk.subarray(n);
+        break;
+      }
+    }
+    if (this.#drained && (this.#outBytes < OUT_HIGH_WATER || this.outDone)) {
+      const drained = this.#drained;
+      this.#drained = null;
+      drained();
+    }
+  }
+
+  // -- ending --------------------------------------------------------------------
+
+  /** Ends the stream abnormally: readers and writers fail with `reason`. Idempotent. */
+  abort(reason: Error): void {
+    if (this.#aborted) return;
+    this.#aborted = reason;
+    this.outDone = true;
+    this.#out.length = 0;
+    this.#outBytes = 0;
+    if (!this.#inClosed) {
+      this.#inClosed = true;
+      try {
+        this.#controller?.error(reason);
+      } catch {
+        // already closed
+      }
+    }
+    this.#pull?.();
+    this.#pull = null;
+    this.#drained?.();
+    this.#drained = null;
+    this.onAbort?.(reason);
+  }
+}
+
+/** A 1-byte buffer for a bare FIN: koffi passes an empty array as NULL. */
+const EMPTY = new Uint8Array(1).subarray(0, 0);

@@ -1,0 +1,103 @@
+/**
+ * Header lists on the wire: encoding for quiche's `quiche_h3_header[]`,
+ * decoding from `quiche_h3_event_for_each_header`, and the rules RFC 9114
+ * §4.2–4.3 set for fields and pseudo-header fields.
+ *
+ * @module
+ */
+import * as q from '@quichex/ffi';
+
+/** A header list as received: lower-case names and their values, in order. */
+export type FieldList = [name: string, value: string][];
+
+/** Fields that are meaningful only to a single HTTP/1.1 connection (RFC 9114 §4.2). */
+const CONNECTION_SPECIFIC = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+]);
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+
+let collecting: FieldList = [];
+const latin1 = (b: Uint8Array): string =>
+  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+// One native callback for the process; each walk points `collecting` at its list.
+let headerCallback: bigint | null = null;
+
+/** The header list of a HEADERS event. */
+export function readFields(ev: q.QuicheH3Event): FieldList {
+  headerCallback ??= q.registerH3HeaderCallback((name, value) => {
+    collecting.push([latin1(name), latin1(value)]);
+    return 0;
+  });
+  const out: FieldList = [];
+  collecting = out;
+  try {
+    q.quiche_h3_event_for_each_header(ev, headerCallback as never, null);
+  } finally {
+    collecting = [];
+  }
+  return out;
+}
+
+/** Encodes a header list for quiche (names must already be lower case). */
+export function encodeFields(fields: Iterable<readonly [string, string]>): q.H3HeaderInit[] {
+  const out: q.H3HeaderInit[] = [];
+  for (const [name, value] of fields) {
+    const n = Buffer.from(name, 'latin1');
+    const v = Buffer.from(value, 'latin1');
+    out.push({ name: n, name_len: n.length, value: v, value_len: v.length });
+  }
+  return out;
+}
+
+/** What is wrong with a received field list, or `null` when it follows RFC 9114's rules. */
+export function fieldProblem(fields: FieldList, role: 'request' | 'response'): string | null {
+  let regular = false;
+  const seen = new Set<string>();
+  for (const [name, value] of fields) {
+    if (name.startsWith(':')) {
+      if (regular) return `pseudo-header ${name} after a regular field`;
+      if (seen.has(name)) return `pseudo-header ${name} repeated`;
+      seen.add(name);
+      const allowed =
+        role === 'request' ? [':method', ':scheme', ':authority', ':path', ':protocol'] : [':status'];
+      if (!allowed.includes(name)) return `pseudo-header ${name} is not allowed in a ${role}`;
+      continue;
+    }
+    regular = true;
+    if (!TOKEN.test(name)) return `field name ${JSON.stringify(name)} is not a lower-case token`;
+    if (CONNECTION_SPECIFIC.has(name)) return `connection-specific field ${name}`;
+    if (name === 'te' && value.toLowerCase() !== 'trailers') return 'te other than "trailers"';
+    if (/[\0\r\n]/.test(value)) return `field ${name} has a forbidden character`;
+  }
+  if (role === 'response') return seen.has(':status') ? null : 'missing :status';
+  if (!seen.has(':method')) return 'missing :method';
+  const method = fields.find(([n]) => n === ':method')![1];
+  if (method === 'CONNECT' && !seen.has(':protocol')) {
+    return seen.has(':scheme') || seen.has(':path') ? 'CONNECT with :scheme or :path' : null;
+  }
+  if (!seen.has(':scheme')) return 'missing :scheme';
+  if (!seen.has(':path')) return 'missing :path';
+  if (fields.find(([n]) => n === ':path')![1] === '') return 'empty :path';
+  return null;
+}
+
+/** The value of the first field `name`, or `undefined`. */
+export function field(fields: FieldList, name: string): string | undefined {
+  for (const [n, v] of fields) if (n === name) return v;
+  return undefined;
+}
+
+/** Regular fields of a WHATWG `Headers`, lower-cased, without those HTTP/3 forbids. */
+export function regularFields(headers: Headers): [string, string][] {
+  const out: [string, string][] = [];
+  headers.forEach((value, name) => {
+    if (CONNECTION_SPECIFIC.has(name) || name === 'host') return;
+    if (name === 'te' && value.toLowerCase() !== 'trailers') return;
+    out.push([name, value]);
+  });
+  return out;
+}
