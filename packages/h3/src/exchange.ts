@@ -34,8 +34,10 @@ export class Exchange {
   peerHasBody = false;
 
   // -- incoming body
-  #controller: ReadableStreamDefaultController<Uint8Array> | null = null;
-  #body: ReadableStream<Uint8Array> | null = null;
+  // Held weakly: a body that its owner dropped unread must not be kept
+  // alive by the session (see `unread` below).
+  #controller: WeakRef<ReadableStreamDefaultController<Uint8Array>> | null = null;
+  #bodyMade = false;
   /** quiche has body bytes for us (a DATA event not read to its end yet). */
   dataPending = false;
   /** The peer's body ended (FINISHED). */
@@ -70,13 +72,18 @@ export class Exchange {
 
   // -- incoming ----------------------------------------------------------------
 
-  /** The peer's body as a stream (made once; `null` when the peer sends none). */
+  /**
+   * The peer's body as a stream (made once: a second call returns `null`,
+   * as does a stream whose peer sends no body). Dropped unread, it is
+   * cancelled when collected, so its stream does not stay open.
+   */
   body(): ReadableStream<Uint8Array> | null {
-    if (!this.peerHasBody) return null;
-    this.#body ??= new ReadableStream<Uint8Array>(
+    if (!this.peerHasBody || this.#bodyMade) return null;
+    this.#bodyMade = true;
+    const body = new ReadableStream<Uint8Array>(
       {
         start: (controller) => {
-          this.#controller = controller;
+          this.#controller = new WeakRef(controller);
           if (this.#aborted) controller.error(this.#aborted);
         },
         pull: () =>
@@ -93,12 +100,20 @@ export class Exchange {
       },
       { highWaterMark: 0 },
     );
-    return this.#body;
+    unread.register(body, this);
+    return body;
+  }
+
+  /** The body was collected before its end: nobody will read the rest. */
+  dropped(): void {
+    if (this.finished || this.#aborted || this.#inClosed) return;
+    this.#inClosed = true;
+    this.#host.cancel(this.id, 0x10cn);
   }
 
   /** Whether someone holds the body and may still read it. */
   get reading(): boolean {
-    return this.#body !== null && !this.#inClosed;
+    return this.#bodyMade && !this.#inClosed;
   }
 
   /** Whether the session should read body bytes for this stream now. */
@@ -109,7 +124,7 @@ export class Exchange {
   /** Hands a chunk to the waiting reader. */
   deliver(chunk: Uint8Array): void {
     if (this.#inClosed) return;
-    this.#controller?.enqueue(chunk);
+    this.#controller?.deref()?.enqueue(chunk);
     const pull = this.#pull;
     this.#pull = null;
     pull?.();
@@ -122,7 +137,7 @@ export class Exchange {
     if (this.#inClosed) return;
     this.#inClosed = true;
     try {
-      this.#controller?.close();
+      this.#controller?.deref()?.close();
     } catch {
       // already closed by its reader
     }
@@ -196,7 +211,7 @@ export class Exchange {
     if (!this.#inClosed) {
       this.#inClosed = true;
       try {
-        this.#controller?.error(reason);
+        this.#controller?.deref()?.error(reason);
       } catch {
         // already closed
       }
@@ -208,6 +223,8 @@ export class Exchange {
     this.onAbort?.(reason);
   }
 }
+
+const unread = new FinalizationRegistry<Exchange>((ex) => ex.dropped());
 
 /** A 1-byte buffer for a bare FIN: koffi passes an empty array as NULL. */
 const EMPTY = new Uint8Array(1).subarray(0, 0);

@@ -92,7 +92,9 @@ describe('fetch() against serve()', () => {
     const res = await fetch(`${base}/boom`, { agent });
     expect(res.status).toBe(500);
     await res.text();
-    expect((await fetch(`${base}/hi`, { agent })).status).toBe(200);
+    const next = await fetch(`${base}/hi`, { agent });
+    expect(next.status).toBe(200);
+    expect(await next.text()).toBe('hello /hi null');
   });
 
   it('a large response streams', async () => {
