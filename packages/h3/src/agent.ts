@@ -123,7 +123,7 @@ export class Agent {
     const { session, origin } = await this.#acquire(url, signal, IDEMPOTENT.has(request.method));
     const ex = session.request(fields, body === null);
     if (ex === null) throw new Error(`${origin} allows no more request streams on this connection`);
-    const onAbort = (): void => session.cancel(ex.id, H3ErrorCode.H3_REQUEST_CANCELLED);
+    const onAbort = (): void => session.cancel(ex.id, H3ErrorCode.H3_REQUEST_CANCELLED, signal.reason);
     signal.addEventListener('abort', onAbort, { once: true });
     if (body !== null) {
       pumpBody(body, ex).catch(() => {

@@ -22,7 +22,7 @@ export interface ExchangeHost {
   /** Asks for a processing round (reads and writes happen there). */
   wake(): void;
   /** Cancels the stream both ways with `code` (RESET_STREAM and STOP_SENDING). */
-  cancel(id: number, code: bigint): void;
+  cancel(id: number, code: bigint, reason?: Error): void;
 }
 
 export class Exchange {

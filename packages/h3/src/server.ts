@@ -93,8 +93,12 @@ export class H3Server {
     });
   }
 
-  /** @internal */
-  add(session: H3Session): void {
+  /** @internal A new connection: refused while the server closes. */
+  add(session: H3Session, conn: Connection): void {
+    if (this.#closing) {
+      void conn.close({ errorCode: H3ErrorCode.H3_NO_ERROR, reason: 'server closing' });
+      return;
+    }
     this.#sessions.add(session);
   }
 
@@ -190,7 +194,7 @@ export async function serve(options: ServeOptions): Promise<H3Server> {
       onConnection: (conn) => {
         const session = conn.application as H3Session;
         sessionConnections.get(session)?.(conn);
-        server?.add(session);
+        server?.add(session, conn);
       },
     });
   } catch (err) {
@@ -245,11 +249,17 @@ async function answer(
     if (ex.aborted) return;
     response = textResponse(500, 'internal server error');
   }
-  await send(session, ex, response, method === 'HEAD');
+  await send(session, ex, response, method === 'HEAD', field(fields, 'priority'));
 }
 
 /** Sends a response's headers and streams its body. */
-async function send(session: H3Session, ex: Exchange, response: Response, head: boolean): Promise<void> {
+async function send(
+  session: H3Session,
+  ex: Exchange,
+  response: Response,
+  head: boolean,
+  priority?: string,
+): Promise<void> {
   if (ex.aborted) {
     await response.body?.cancel().catch(() => undefined);
     return;
@@ -257,7 +267,7 @@ async function send(session: H3Session, ex: Exchange, response: Response, head: 
   const fields: FieldList = [[':status', String(response.status)], ...regularFields(response.headers)];
   const body = head || response.body === null ? null : response.body;
   if (head) await response.body?.cancel().catch(() => undefined);
-  session.respond(ex, fields, body === null);
+  session.respond(ex, fields, body === null, priority);
   if (body === null) return;
   try {
     await pumpBody(body, ex);

@@ -231,13 +231,21 @@ export class H3Session implements Application, ExchangeHost {
     return ex;
   }
 
-  /** (Servers) Sends the response header list; `fin` when there is no body. */
-  respond(ex: Exchange, fields: FieldList, fin: boolean): void {
+  /**
+   * (Servers) Sends the response header list; `fin` when there is no body.
+   * `priority` is the request's RFC 9218 `priority` field, applied to the
+   * response (quiche schedules streams by urgency, then incremental).
+   */
+  respond(ex: Exchange, fields: FieldList, fin: boolean, priority?: string): void {
     const h3 = this.#h3;
     const conn = this.#core.handle;
     if (h3 === null || conn === null || ex.aborted) return;
     const headers = encodeFields(fields);
-    const rc = q.quiche_h3_send_response(h3, conn, ex.id, headers, headers.length, fin);
+    const parsed = priority === undefined ? null : parsePriority(priority);
+    const rc =
+      parsed === null
+        ? q.quiche_h3_send_response(h3, conn, ex.id, headers, headers.length, fin)
+        : q.quiche_h3_send_response_with_priority(h3, conn, ex.id, headers, headers.length, parsed, fin);
     if (rc < 0) {
       ex.abort(new H3StreamError(`quiche could not send the response (h3 error ${rc})`, ex.id));
       return;
@@ -247,11 +255,11 @@ export class H3Session implements Application, ExchangeHost {
     this.#wake();
   }
 
-  /** Cancels stream `id` both ways with `code`. */
-  cancel(id: number, code: bigint): void {
+  /** Cancels stream `id` both ways with `code`; its readers and writers fail with `reason`. */
+  cancel(id: number, code: bigint, reason?: Error): void {
     const ex = this.#exchanges.get(id);
     this.#exchanges.delete(id);
-    ex?.abort(new H3StreamError('the request was cancelled', id));
+    ex?.abort(reason ?? new H3StreamError('the request was cancelled', id));
     if (ex) this.#hooks.onStreamDone?.();
     if (this.#core.handle === null) return;
     this.#core.streams.shutdown(id, 'write', code);
@@ -259,16 +267,14 @@ export class H3Session implements Application, ExchangeHost {
     this.#wake();
   }
 
-  /**
-   * (Servers) Sends GOAWAY: requests already received are answered, new
-   * ones refused. Returns the open exchanges, to wait for.
-   */
+  /** (Servers) Sends GOAWAY: requests already received are answered, later ones refused. */
   goaway(): void {
     const h3 = this.#conn();
     const conn = this.#core.handle;
     if (h3 === null || conn === null || this.goingAway) return;
     this.goingAway = true;
-    const rc = q.quiche_h3_send_goaway(h3, conn, this.#lastRequestId + 4);
+    // The first request stream we will not answer (client bidi streams are 0, 4, 8, …).
+    const rc = q.quiche_h3_send_goaway(h3, conn, this.#lastRequestId < 0 ? 0 : this.#lastRequestId + 4);
     if (rc < 0) debug('h3 goaway: %d', rc);
     this.#wake();
   }
@@ -283,6 +289,16 @@ export class H3Session implements Application, ExchangeHost {
     }
     this.#hooks.onClose?.(error);
   }
+}
+
+const priorityOut = new Uint8Array(2);
+
+/** An RFC 9218 `priority` field value as quiche reads it, or `null` when it does not parse. */
+export function parsePriority(value: string): q.H3PriorityInit | null {
+  const bytes = Buffer.from(value, 'latin1');
+  if (bytes.length === 0 || q.quiche_h3_parse_extensible_priority(bytes, bytes.length, priorityOut) < 0)
+    return null;
+  return { urgency: priorityOut[0]!, incremental: priorityOut[1] === 1 };
 }
 
 /** A request stream that ended abnormally (reset by the peer, cancelled, or failed). */
