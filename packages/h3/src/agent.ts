@@ -96,6 +96,13 @@ export class Agent {
     });
   }
 
+  /** Request streams open now, over every connection (a response body not read to its end keeps one). */
+  activeStreams(): number {
+    let n = 0;
+    for (const pool of this.#pools.values()) for (const p of pool.live) n += p.session.active;
+    return n;
+  }
+
   /** Open connections, by origin (`host:port`). */
   connections(): Map<string, number> {
     return new Map([...this.#pools].map(([origin, pool]) => [origin, pool.live.size]));

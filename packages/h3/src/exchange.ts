@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type * as q from '@quichex/ffi';
 import type { FieldList } from './headers.js';
 
 /** Bytes queued for sending before a writer waits. */
@@ -46,7 +47,10 @@ export class Exchange {
   #pull: (() => void) | null = null;
   #inClosed = false;
 
-  // -- outgoing body
+  // -- outgoing
+  /** (Servers) Response headers waiting for room on the stream. */
+  pendingHeaders: { headers: q.H3HeaderInit[]; fin: boolean; priority: q.H3PriorityInit | null } | null =
+    null;
   readonly #out: Uint8Array[] = [];
   #outBytes = 0;
   #outFin = false;
@@ -166,7 +170,7 @@ export class Exchange {
 
   /** Whether the session has something to send for this stream. */
   get hasOutput(): boolean {
-    return !this.outDone && (this.#out.length > 0 || this.#outFin);
+    return !this.outDone && this.pendingHeaders === null && (this.#out.length > 0 || this.#outFin);
   }
 
   /**

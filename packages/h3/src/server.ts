@@ -180,7 +180,15 @@ export async function serve(options: ServeOptions): Promise<H3Server> {
           onRequest: (ex) => {
             // Never run user code inside the engine's round.
             setImmediate(() => {
-              if (connection) void answer(handler, session, ex, connection);
+              if (connection)
+                answer(handler, session, ex, connection).catch((err: unknown) => {
+                  debug(
+                    'request on stream %d failed: %s',
+                    ex.id,
+                    err instanceof Error ? err.message : String(err),
+                  );
+                  session.cancel(ex.id, H3ErrorCode.H3_INTERNAL_ERROR);
+                });
               else session.cancel(ex.id, H3ErrorCode.H3_REQUEST_REJECTED);
             });
           },
@@ -239,6 +247,7 @@ async function answer(
     await send(session, ex, textResponse(400, `bad request: ${(err as Error).message}`), false);
     return;
   }
+  if (ex.aborted) return;
   const { remoteAddress, remotePort } = connection.info();
   let response: Response;
   try {

@@ -98,6 +98,7 @@ export class H3Session implements Application, ExchangeHost {
     this.#poll(h3, conn);
     for (const ex of this.#exchanges.values()) {
       if (ex.wantsData) this.#read(h3, conn, ex);
+      if (!this.#sendHeaders(ex)) continue;
       if (ex.hasOutput) ex.flush((chunk, fin) => this.#sendBody(h3, conn, ex.id, chunk, fin));
       this.#retire(ex);
     }
@@ -182,8 +183,12 @@ export class H3Session implements Application, ExchangeHost {
     const n = q.quiche_h3_send_body(h3, conn, id, chunk.length > 0 ? chunk : FIN_ONLY, chunk.length, fin);
     if (n >= 0) return n;
     if (n !== E.QUICHE_H3_ERR_DONE && n !== E.QUICHE_H3_ERR_STREAM_BLOCKED) {
-      debug('h3 send_body on %d: %d', id, n);
-      this.#exchanges.get(id)?.abort(new H3StreamError(`sending the body failed (quiche error ${n})`, id));
+      // STREAM_STOPPED (-1015): the peer no longer wants the body.
+      const why =
+        n === q.QuicheH3Error.QUICHE_H3_TRANSPORT_ERR_STREAM_STOPPED
+          ? 'the peer stopped reading'
+          : `quiche error ${n}`;
+      this.#exchanges.get(id)?.abort(new H3StreamError(`sending the body failed: ${why}`, id));
     }
     return -1;
   }
@@ -234,25 +239,42 @@ export class H3Session implements Application, ExchangeHost {
   /**
    * (Servers) Sends the response header list; `fin` when there is no body.
    * `priority` is the request's RFC 9218 `priority` field, applied to the
-   * response (quiche schedules streams by urgency, then incremental).
+   * response (quiche schedules streams by urgency, then incremental). When
+   * the stream has no room for the headers yet, they wait (with any body
+   * queued behind them) for a later round.
    */
   respond(ex: Exchange, fields: FieldList, fin: boolean, priority?: string): void {
+    if (ex.aborted) return;
+    ex.pendingHeaders = {
+      headers: encodeFields(fields),
+      fin,
+      priority: priority === undefined ? null : parsePriority(priority),
+    };
+    this.#sendHeaders(ex);
+    this.#wake();
+  }
+
+  /** Sends an exchange's waiting response headers; `false` while they must still wait. */
+  #sendHeaders(ex: Exchange): boolean {
+    const pending = ex.pendingHeaders;
+    if (pending === null) return true;
     const h3 = this.#h3;
     const conn = this.#core.handle;
-    if (h3 === null || conn === null || ex.aborted) return;
-    const headers = encodeFields(fields);
-    const parsed = priority === undefined ? null : parsePriority(priority);
+    if (h3 === null || conn === null) return false;
+    const { headers, fin, priority } = pending;
     const rc =
-      parsed === null
+      priority === null
         ? q.quiche_h3_send_response(h3, conn, ex.id, headers, headers.length, fin)
-        : q.quiche_h3_send_response_with_priority(h3, conn, ex.id, headers, headers.length, parsed, fin);
+        : q.quiche_h3_send_response_with_priority(h3, conn, ex.id, headers, headers.length, priority, fin);
+    if (rc === E.QUICHE_H3_ERR_STREAM_BLOCKED) return false;
+    ex.pendingHeaders = null;
     if (rc < 0) {
       ex.abort(new H3StreamError(`quiche could not send the response (h3 error ${rc})`, ex.id));
-      return;
+      return false;
     }
     if (fin) ex.outDone = true;
     this.#retire(ex);
-    this.#wake();
+    return true;
   }
 
   /** Cancels stream `id` both ways with `code`; its readers and writers fail with `reason`. */
