@@ -38,7 +38,7 @@ export async function quichex(...args: string[]): Promise<{ code: number; out: s
 /** Starts `quichex serve ...args` on 127.0.0.1 port 0; returns its port and a stop function. */
 export async function startServe(
   ...args: string[]
-): Promise<{ port: number; stop: () => Promise<number>; err: () => string }> {
+): Promise<{ port: number; stop: () => Promise<number>; err: () => string; out: () => string }> {
   const abort = new AbortController();
   const c = capture(abort.signal);
   const done = run(['serve', '--host', '127.0.0.1', '--port', '0', ...args], c.ctx);
@@ -48,6 +48,7 @@ export async function startServe(
       return {
         port: Number(m[1]),
         err: c.err,
+        out: c.out,
         stop: async () => {
           abort.abort();
           return done;

@@ -250,6 +250,8 @@ export class Agent {
     await Promise.all(
       all.map((p) => {
         if (p.idleTimer) clearTimeout(p.idleTimer);
+        // An idle connection is unref'd: hold the event loop until its close is done.
+        p.conn.ref();
         return p.conn.close({ errorCode: H3ErrorCode.H3_NO_ERROR });
       }),
     );

@@ -1,21 +1,26 @@
 /** `quichex get`: download a file from `quichex serve --mode file` (or any hq-interop server). */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { connect } from 'quichex';
 import { parseHostPort, UsageError } from '../errors.js';
+import { getH3 } from '../h3.js';
 import { request } from '../hq.js';
 import { type CommandContext, intOption, parse } from '../options.js';
 import { Progress } from '../progress.js';
 import { clientConfig } from './connect.js';
 
 export const getHelp = `Usage: quichex get HOST:PORT/PATH --out FILE [options]
+       quichex get --h3 https://HOST:PORT/PATH --out FILE [options]
 
 Downloads PATH over hq-interop (GET /PATH) with a progress bar, and checks the
-SHA-256 of the result against the server's when the server is quichex.
+SHA-256 of the result against the server's when the server is quichex. With
+--h3, downloads over HTTP/3 (any HTTP/3 server) and checks the length against
+content-length.
 
 Options:
   --out FILE         where to write the file (required; "-" for stdout)
+  --h3               HTTP/3 (the address may be a full https:// URL)
   --alpn LIST        ALPN (default hq-interop)
   --ca FILE          CA or self-signed certificate to trust (PEM)
   --insecure         do not verify the server certificate (testing only)
@@ -32,7 +37,27 @@ export async function get(argv: string[], ctx: CommandContext): Promise<number> 
     insecure: { type: 'boolean' },
     'server-name': { type: 'string' },
     timeout: { type: 'string' },
+    h3: { type: 'boolean' },
   });
+  if (values.h3) {
+    if (!values.out) throw new UsageError('missing --out FILE');
+    const target = positionals[0] ?? '';
+    const url = target.startsWith('https://') ? target : `https://${target}`;
+    try {
+      new URL(url);
+    } catch {
+      throw new UsageError(`bad URL ${JSON.stringify(target)}`);
+    }
+    return getH3(
+      url,
+      {
+        out: values.out,
+        ca: values.ca ? readFileSync(values.ca) : undefined,
+        insecure: values.insecure ?? false,
+      },
+      ctx,
+    );
+  }
   const { host, port, rest } = parseHostPort(positionals[0], 'HOST:PORT/PATH');
   if (!rest || rest === '/') throw new UsageError('missing /PATH after HOST:PORT');
   if (!values.out) throw new UsageError('missing --out FILE');

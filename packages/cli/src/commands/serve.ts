@@ -1,9 +1,11 @@
 /** `quichex serve`: an echo, discard or file server. */
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { Config, type Connection, listen, type Stream } from 'quichex';
 import { localCertificateFiles } from '../certificates.js';
 import { UsageError } from '../errors.js';
+import { serveH3 } from '../h3.js';
 import { HQ_ALPN, serveFileStream } from '../hq.js';
 import { type CommandContext, intOption, parse } from '../options.js';
 
@@ -23,6 +25,9 @@ Options:
                      discard: data is read and dropped (for upload benchmarks)
                      file: hq-interop file server (GET /path) rooted at --root
   --root DIR         directory served in file mode (default .)
+  --h3               HTTP/3 static file server for --dir (GET and HEAD, content
+                     types and lengths, 404 and 405); --alpn and --mode do not apply
+  --dir DIR          directory served with --h3 (default .; same as --root)
   --retry            require address validation with a Retry round-trip
   --max-connections N  refuse clients beyond N live connections
   --qlog-dir DIR     write one qlog file per connection into DIR
@@ -41,6 +46,8 @@ export async function serve(argv: string[], ctx: CommandContext): Promise<number
     retry: { type: 'boolean' },
     'max-connections': { type: 'string' },
     'qlog-dir': { type: 'string' },
+    h3: { type: 'boolean' },
+    dir: { type: 'string' },
   });
   const mode = values.mode ?? 'echo';
   if (mode !== 'echo' && mode !== 'discard' && mode !== 'file') {
@@ -48,7 +55,7 @@ export async function serve(argv: string[], ctx: CommandContext): Promise<number
   }
   if (Boolean(values.cert) !== Boolean(values.key)) throw new UsageError('--cert and --key go together');
   const port = intOption('--port', values.port, 4433, 0, 65535);
-  const root = path.resolve(values.root ?? '.');
+  const root = path.resolve(values.dir ?? values.root ?? '.');
   let certChainFile = values.cert;
   let privKeyFile = values.key;
   if (!certChainFile || !privKeyFile) {
@@ -60,6 +67,21 @@ export async function serve(argv: string[], ctx: CommandContext): Promise<number
       `${local.created ? 'generated' : 'using'} self-signed certificate ${local.certFile}\n` +
         `  SHA-256 fingerprint ${local.fingerprint}\n  clients: --ca ${local.certFile} (or --insecure)\n`,
     );
+  }
+  if (values.h3) {
+    await serveH3(
+      {
+        host: values.host,
+        port,
+        cert: readFileSync(certChainFile),
+        key: readFileSync(privKeyFile),
+        root,
+        qlogDir: values['qlog-dir'],
+      },
+      ctx,
+      stopSignal(ctx),
+    );
+    return 0;
   }
   const alpn = (values.alpn ?? (mode === 'file' ? HQ_ALPN : 'quichex')).split(',').filter(Boolean);
   const config = new Config({
@@ -87,7 +109,16 @@ export async function serve(argv: string[], ctx: CommandContext): Promise<number
   ctx.out.write(
     `listening on ${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port} (mode ${mode}, ALPN ${alpn.join(',')})\n`,
   );
-  await new Promise<void>((resolve) => {
+  await stopSignal(ctx);
+  ctx.err.write('closing: waiting for connections to close\n');
+  await listener.close();
+  config.free();
+  return 0;
+}
+
+/** Resolves on SIGINT, SIGTERM or the context's abort. */
+function stopSignal(ctx: CommandContext): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -97,10 +128,6 @@ export async function serve(argv: string[], ctx: CommandContext): Promise<number
     process.on('SIGTERM', stop);
     ctx.signal?.addEventListener('abort', stop, { once: true });
   });
-  ctx.err.write('closing: waiting for connections to close\n');
-  await listener.close();
-  config.free();
-  return 0;
 }
 
 async function handle(
