@@ -20,7 +20,8 @@ beforeAll(async () => {
     key: fx.leaf.key,
     handler: async (request) => {
       const url = new URL(request.url);
-      if (url.pathname === '/echo') return new Response(request.body, { headers: { 'x-method': request.method } });
+      if (url.pathname === '/echo')
+        return new Response(request.body, { headers: { 'x-method': request.method } });
       if (url.pathname === '/boom') throw new Error('handler failed');
       if (url.pathname === '/big') {
         const size = Number(url.searchParams.get('size'));
@@ -79,7 +80,9 @@ describe('fetch() against serve()', () => {
     });
     expect(res.headers.get('x-method')).toBe('POST');
     const back = new Uint8Array(await res.arrayBuffer());
-    expect(createHash('sha256').update(back).digest('hex')).toBe(createHash('sha256').update(data).digest('hex'));
+    expect(createHash('sha256').update(back).digest('hex')).toBe(
+      createHash('sha256').update(data).digest('hex'),
+    );
   });
 
   it('HEAD has no body', async () => {
