@@ -174,7 +174,7 @@ export function updatePerformanceMd(
     '',
     machineSection(report.machine),
     '',
-    '![bulk throughput and request/response latency per implementation](docs/bench-chart.svg)',
+    '![bulk throughput and request/response latency per implementation; HTTP GETs per second and download throughput](docs/bench-chart.svg)',
     '',
     md,
     '',
