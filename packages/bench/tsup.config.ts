@@ -7,5 +7,5 @@ export default defineConfig({
   clean: true,
   target: 'node20',
   // @matrixai/quic is a devDependency with a native addon: load it from node_modules, never bundle it.
-  external: ['@matrixai/quic', '@matrixai/logger', 'quichex'],
+  external: ['@matrixai/quic', '@matrixai/logger', 'quichex', '@quichex/h3'],
 });

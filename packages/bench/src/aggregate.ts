@@ -1,13 +1,20 @@
 /**
- * Medians over runs and ratios of quichex to each anchor.
+ * Medians over runs and ratios of each case's subject (quichex, or
+ * `@quichex/h3` for the HTTP cases) to each anchor of its family.
  *
  * @module
  */
+import { familyOf } from './families.js';
 import type { Impl } from './protocol.js';
 import type { BenchCase, Cell, RunOutcome } from './scenarios/types.js';
 
+/** The transport cases' anchors (quichex is their subject). */
 export const ANCHORS = ['matrixai', 'tls', 'dgram', 'native'] as const satisfies readonly Impl[];
-export type Anchor = (typeof ANCHORS)[number];
+/** Every implementation a case's subject is compared with, in any family. */
+export type Anchor = (typeof ANCHORS)[number] | 'http2' | 'https';
+
+/** Ratios of one case: anchor → metric → subject ÷ anchor (`null` where either side has no figure). */
+export type Ratios = Partial<Record<Anchor, Record<string, number | null>>>;
 
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b);
@@ -34,18 +41,25 @@ export function toCell(impl: Impl, c: BenchCase, runs: RunOutcome[]): Cell {
   return { impl, status: 'ok', runs, median: med, ...(firstProblem ? { error: firstProblem.error } : {}) };
 }
 
-/** quichex ÷ anchor for each metric of the case (`null` where either side has no figure). */
-export function ratios(c: BenchCase, cells: Map<Impl, Cell>): Record<Anchor, Record<string, number | null>> {
-  const q = cells.get('quichex');
-  const out = {} as Record<Anchor, Record<string, number | null>>;
-  for (const anchor of ANCHORS) {
+/**
+ * Subject ÷ anchor for each metric of the case and each anchor of its family
+ * (`null` where either side has no figure; metrics with `compare: false` are
+ * left out).
+ */
+export function ratios(c: BenchCase, cells: Map<Impl, Cell>): Ratios {
+  const family = familyOf(c.scenario);
+  const q = cells.get(family.subject);
+  const out: Ratios = {};
+  for (const anchor of family.anchors as readonly Anchor[]) {
     const a = cells.get(anchor);
-    out[anchor] = {};
+    const row: Record<string, number | null> = {};
     for (const m of c.metrics) {
+      if (m.compare === false) continue;
       const qv = q?.median[m.key];
       const av = a?.median[m.key];
-      out[anchor][m.key] = qv !== undefined && av !== undefined && av !== 0 ? qv / av : null;
+      row[m.key] = qv !== undefined && av !== undefined && av !== 0 ? qv / av : null;
     }
+    out[anchor] = row;
   }
   return out;
 }

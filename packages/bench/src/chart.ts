@@ -1,9 +1,12 @@
 /**
  * A small hand-made SVG: horizontal bars of bulk throughput (one stream) and
- * request/response p50 (one stream) for each implementation.
+ * request/response p50 (one stream) for each transport implementation, and
+ * when the HTTP cases ran, small GETs 32 in flight (requests/s) and the
+ * download (MB/s) for each HTTP implementation.
  *
  * @module
  */
+import { familyOf } from './families.js';
 import type { Impl } from './protocol.js';
 import type { CaseReport } from './targets.js';
 
@@ -19,6 +22,9 @@ const COLORS: Record<Impl, string> = {
   tls: '#37b24d',
   dgram: '#868e96',
   native: '#7048e8',
+  h3: '#d9480f',
+  http2: '#1c7ed6',
+  https: '#37b24d',
 };
 const NAMES: Record<Impl, string> = {
   quichex: 'quichex',
@@ -26,6 +32,9 @@ const NAMES: Record<Impl, string> = {
   tls: 'Node TLS/TCP',
   dgram: 'raw node:dgram',
   native: 'native quiche',
+  h3: '@quichex/h3',
+  http2: 'node:http2',
+  https: 'node:https (HTTP/1.1)',
 };
 
 const WIDTH = 760;
@@ -75,22 +84,43 @@ function rows(report: CaseReport | undefined, key: string, impls: readonly Impl[
   });
 }
 
-/** The chart for a set of case reports (bulk-1 and rr). */
+/** The chart for a set of case reports (bulk-1 and rr; h3-get-32 and h3-bulk when they ran). */
 export function chartSvg(reports: CaseReport[], impls: readonly Impl[], subtitle: string): string {
   const bulk = reports.find((r) => r.case.id === 'bulk-1');
   const rr = reports.find((r) => r.case.id === 'rr');
-  const panels: Panel[] = [
-    {
-      title: `${bulk?.case.title ?? 'bulk, one stream'} — MB/s, higher is better`,
+  const transport = impls.filter((i) => familyOf('bulk').impls.includes(i));
+  const http = impls.filter((i) => familyOf('http').impls.includes(i));
+  const panels: Panel[] = [];
+  if (transport.length > 0) {
+    panels.push(
+      {
+        title: `${bulk?.case.title ?? 'bulk, one stream'} — MB/s, higher is better`,
+        unit: 'MB/s',
+        rows: rows(bulk, 'mbps', transport),
+      },
+      {
+        title: `${rr?.case.title ?? 'rr, one stream'} — p50 µs, lower is better`,
+        unit: 'µs',
+        rows: rows(rr, 'p50', transport),
+      },
+    );
+  }
+  const gets = reports.find((r) => r.case.id === 'h3-get-32');
+  const download = reports.find((r) => r.case.id === 'h3-bulk');
+  if (http.length > 0 && gets) {
+    panels.push({
+      title: `${gets.case.title} — requests/s, higher is better`,
+      unit: 'req/s',
+      rows: rows(gets, 'perSecond', http),
+    });
+  }
+  if (http.length > 0 && download) {
+    panels.push({
+      title: `${download.case.title} — MB/s, higher is better`,
       unit: 'MB/s',
-      rows: rows(bulk, 'mbps', impls),
-    },
-    {
-      title: `${rr?.case.title ?? 'rr, one stream'} — p50 µs, lower is better`,
-      unit: 'µs',
-      rows: rows(rr, 'p50', impls),
-    },
-  ];
+      rows: rows(download, 'mbps', http),
+    });
+  }
   let y = 44;
   const body: string[] = [];
   for (const p of panels) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `peer <impl> <role> <scenario> [options]`: one side of one benchmark, for
- * impl quichex | matrixai | tls | dgram. See protocol.ts for the lines it prints.
+ * impl quichex | matrixai | tls | dgram | h3 | http2 | https. See protocol.ts for the lines it prints.
  *
  * @module
  */
@@ -13,7 +13,8 @@ import { unsupported } from './support.js';
 const USAGE = `usage: peer <${JS_IMPLS.join('|')}> <server|client> <${SCENARIOS.join('|')}>
   [--port P] [--bytes N] [--streams K] [--count C] [--concurrency K] [--new-stream]
   [--size B] [--cert FILE --key FILE] [--local-address IP] [--no-pacing]
-  mixed: uploader [--connections K]; prober --probe [--count N] [--interval MS] [--probe-timeout MS]`;
+  mixed: uploader [--connections K]; prober --probe [--count N] [--interval MS] [--probe-timeout MS]
+  http (h3, http2, https): [--count C --concurrency K --size B --warmup W] | [--download --bytes N]`;
 
 function int(name: string, v: string | undefined, dflt: number, min: number): number {
   if (v === undefined) return dflt;
@@ -47,6 +48,8 @@ function parse(argv: string[]): {
       probe: { type: 'boolean' },
       interval: { type: 'string' },
       'probe-timeout': { type: 'string' },
+      warmup: { type: 'string' },
+      download: { type: 'boolean' },
     },
   });
   const [impl, role, scenario] = positionals;
@@ -76,6 +79,8 @@ function parse(argv: string[]): {
       probe: values.probe === true,
       interval: int('interval', values.interval, 0, 0),
       probeTimeout: int('probe-timeout', values['probe-timeout'], 3000, 1),
+      warmup: int('warmup', values.warmup, 0, 0),
+      download: values.download === true,
     },
   };
 }
@@ -90,6 +95,12 @@ async function load(impl: JsImpl): Promise<Peer> {
       return (await import('./peers/tls.js')).tlsPeer;
     case 'dgram':
       return (await import('./peers/dgram.js')).dgramPeer;
+    case 'h3':
+      return (await import('./peers/h3.js')).h3Peer;
+    case 'http2':
+      return (await import('./peers/http2.js')).http2Peer;
+    case 'https':
+      return (await import('./peers/https.js')).httpsPeer;
   }
 }
 

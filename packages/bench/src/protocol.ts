@@ -20,21 +20,32 @@
  *   uploaded since the previous mark), and its result once stdin closes. The
  *   probe client (`--probe --count N`) prints `{"probing":true}` before its
  *   first probe, then its result.
+ * - **http** (impls `h3`, `http2`, `https`): the server answers `GET /bytes/N`
+ *   with N bytes (see {@link bytesPath}); the client either makes `--count` GETs
+ *   of `--size` bytes, `--concurrency` at a time, over one warm connection
+ *   (`https`: up to `--concurrency` keep-alive connections), after `--warmup`
+ *   untimed ones, or (`--download`) one GET of `--bytes` bytes after one small
+ *   warm-up GET.
  *
  * All traffic is on loopback (127.0.0.1).
  *
  * @module
  */
 
-/** Implementations that have a JS peer in this package. */
-export const JS_IMPLS = ['quichex', 'matrixai', 'tls', 'dgram'] as const;
+/**
+ * Implementations that have a JS peer in this package: the transport ones,
+ * then the HTTP ones (`h3` is `@quichex/h3`, `http2` is `node:http2` over
+ * TLS, `https` is `node:https`, HTTP/1.1).
+ */
+export const JS_IMPLS = ['quichex', 'matrixai', 'tls', 'dgram', 'h3', 'http2', 'https'] as const;
 export type JsImpl = (typeof JS_IMPLS)[number];
 
 /** Every implementation the orchestrator knows, the native harness included. */
-export const IMPLS = ['quichex', 'matrixai', 'tls', 'dgram', 'native'] as const;
+export const IMPLS = ['quichex', 'matrixai', 'tls', 'dgram', 'native', 'h3', 'http2', 'https'] as const;
 export type Impl = (typeof IMPLS)[number];
 
-export const SCENARIOS = ['bulk', 'rr', 'handshake', 'dgram', 'idle', 'mixed'] as const;
+/** Scenarios; `http` (GETs and a download) is the HTTP implementations' only one. */
+export const SCENARIOS = ['bulk', 'rr', 'handshake', 'dgram', 'idle', 'mixed', 'http'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /** Loopback only. */
@@ -54,6 +65,24 @@ export const PROBE_SIZE = 32;
  * is answered by one byte and FIN, as in `bulk`.
  */
 export const PROBE_LIMIT = 64;
+/** Body size of one small GET of the http cases. */
+export const GET_SIZE = 100;
+/** Largest body the http servers agree to send (`GET /bytes/N`). */
+export const MAX_HTTP_BYTES = 2 ** 40;
+
+/** The path that asks an http server for `n` bytes. */
+export function bytesPath(n: number): string {
+  return `/bytes/${n}`;
+}
+
+/** The byte count a path asks for (`/bytes/N`, a query string allowed), or `null` for any other path. */
+export function requestedBytes(path: string): number | null {
+  const m = /^\/bytes\/(\d{1,15})(?:\?.*)?$/.exec(path);
+  if (!m) return null;
+  const n = Number(m[1]);
+  return n <= MAX_HTTP_BYTES ? n : null;
+}
+
 /** Upper bound on one uploader's lifetime, in case the orchestrator vanishes. */
 export const UPLOAD_MAX_MS = 15 * 60_000;
 
@@ -79,6 +108,10 @@ export interface PeerOptions {
   interval: number;
   /** mixed prober: bound on one probe (ms); past it the probe is a failure and its connection destroyed. */
   probeTimeout: number;
+  /** http client: requests made before the clock starts, at the same concurrency (`--warmup`). */
+  warmup: number;
+  /** http client: one GET of `bytes` bytes (`--download`) instead of `count` GETs of `size` bytes. */
+  download: boolean;
 }
 
 export interface BulkResult {
@@ -158,8 +191,27 @@ export interface UploadMark {
   seconds: number;
 }
 
+/** What an http client reports for its GETs (the warm-up requests excluded). */
+export interface GetResult {
+  /** Requests timed. */
+  count: number;
+  /** Requests in flight at once. */
+  concurrency: number;
+  seconds: number;
+  /** Requests per second: `count` ÷ `seconds`. */
+  perSecond: number;
+  /** Microseconds, request started to the last byte of its body. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  /** Connections the client used (TCP or QUIC). */
+  connections: number;
+}
+
 export type PeerResult =
   | BulkResult
+  | GetResult
   | RrResult
   | HandshakeResult
   | DgramResult
@@ -242,6 +294,31 @@ export function probeResult(
     max: r(s[s.length - 1] ?? Number.NaN),
     failures,
     ...(firstFailure === undefined ? {} : { firstFailure }),
+  };
+}
+
+/**
+ * Builds a GET result from per-request latencies (µs), the wall time of the
+ * timed requests (ms) and the connections the client used.
+ */
+export function getResult(
+  samplesUs: number[],
+  concurrency: number,
+  ms: number,
+  connections: number,
+): GetResult {
+  const { count, p50, p90, p99, max } = latencySummary(samplesUs);
+  const seconds = ms / 1000;
+  return {
+    count,
+    concurrency,
+    seconds: round3(seconds),
+    perSecond: seconds > 0 ? Math.round(count / seconds) : Number.NaN,
+    p50,
+    p90,
+    p99,
+    max,
+    connections,
   };
 }
 

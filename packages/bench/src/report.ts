@@ -7,8 +7,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ANCHORS } from './aggregate.js';
+import type { Anchor } from './aggregate.js';
 import { chartSvg } from './chart.js';
+import { FAMILIES, familyOf } from './families.js';
 import { type Machine, machineLine } from './machine.js';
 import type { Impl } from './protocol.js';
 import type { Mode } from './scenarios/types.js';
@@ -45,7 +46,11 @@ function cellText(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/\s+/g, ' ').trim();
 }
 
-/** The results table, the targets table and the notes, as markdown. */
+/** What the HTTP table says about its implementations, above it. */
+export const HTTP_PREAMBLE =
+  'HTTP cases: `h3` is @quichex/h3 (`serve()`, and `fetch()` through an `Agent` held to one connection), `http2` is node:http2 over TLS (one client session, a stream per request), `https` is node:https (HTTP/1.1, a keep-alive `https.Agent`). HTTP/1.1 has one request at a time on a connection: for 32 in flight its agent may open 32 connections (`maxSockets` 32; the connections row says how many it used), while h3 and http2 multiplex every request on one. Ratios are h3 ÷ anchor.';
+
+/** The results tables (one per family of cases), the targets table and the notes, as markdown. */
 export function markdown(report: BenchReport): string {
   const notes: string[] = [];
   const note = (text: string): string => {
@@ -54,36 +59,42 @@ export function markdown(report: BenchReport): string {
     if (i < 0) i = notes.push(t) - 1;
     return `[${i + 1}]`;
   };
-  const impls = report.impls;
-  const anchors = ANCHORS.filter((a) => impls.includes(a));
-  const head = ['case', 'metric', ...impls, ...anchors.map((a) => `quichex ÷ ${a}`), 'targets'];
-  const lines = [
-    `| ${head.join(' | ')} |`,
-    `|${head.map((_, i) => (i < 2 || i === head.length - 1 ? '---' : '--:')).join('|')}|`,
-  ];
-  for (const r of report.cases) {
-    r.case.metrics.forEach((m, mi) => {
-      const cells = impls.map((impl) => {
-        const cell = r.cells[impl];
-        if (!cell) return '';
-        if (cell.status === 'n/a') return `n/a ${note(cell.error ?? '')}`;
-        if (cell.status === 'error') return `error ${note(`${impl}, ${r.case.id}: ${cell.error ?? ''}`)}`;
-        const v = cell.median[m.key];
-        const partial = cell.error
-          ? ` ${note(`${impl}, ${r.case.id}, some runs failed: ${cell.error}`)}`
-          : '';
-        // An impl that does not give this figure at all (packets lost over TCP, say).
-        return v === undefined ? `n/a${partial}` : `${fmtNumber(v, m.digits)}${partial}`;
+  const tables: string[] = [];
+  for (const family of FAMILIES) {
+    const cases = report.cases.filter((r) => familyOf(r.case.scenario) === family);
+    const impls = report.impls.filter((i) => family.impls.includes(i));
+    if (cases.length === 0 || impls.length === 0) continue;
+    const anchors = family.anchors.filter((a) => impls.includes(a)) as Anchor[];
+    const head = ['case', 'metric', ...impls, ...anchors.map((a) => `${family.subject} ÷ ${a}`), 'targets'];
+    const lines = [
+      `| ${head.join(' | ')} |`,
+      `|${head.map((_, i) => (i < 2 || i === head.length - 1 ? '---' : '--:')).join('|')}|`,
+    ];
+    for (const r of cases) {
+      r.case.metrics.forEach((m, mi) => {
+        const cells = impls.map((impl) => {
+          const cell = r.cells[impl];
+          if (!cell) return '';
+          if (cell.status === 'n/a') return `n/a ${note(cell.error ?? '')}`;
+          if (cell.status === 'error') return `error ${note(`${impl}, ${r.case.id}: ${cell.error ?? ''}`)}`;
+          const v = cell.median[m.key];
+          const partial = cell.error
+            ? ` ${note(`${impl}, ${r.case.id}, some runs failed: ${cell.error}`)}`
+            : '';
+          // An impl that does not give this figure at all (packets lost over TCP, say).
+          return v === undefined ? `n/a${partial}` : `${fmtNumber(v, m.digits)}${partial}`;
+        });
+        const ratioCells = anchors.map((a) => fmtRatio(r.ratios[a]?.[m.key] ?? null));
+        const targets = report.targets
+          .filter((t) => t.caseId === r.case.id && t.key === m.key)
+          .map((t) => `${t.threshold}: **${t.status}**`)
+          .join('; ');
+        lines.push(
+          `| ${mi === 0 ? r.case.title : ''} | ${m.label} | ${cells.join(' | ')} | ${ratioCells.join(' | ')} | ${targets} |`,
+        );
       });
-      const ratioCells = anchors.map((a) => fmtRatio(r.ratios[a]?.[m.key] ?? null));
-      const targets = report.targets
-        .filter((t) => t.caseId === r.case.id && t.key === m.key)
-        .map((t) => `${t.threshold}: **${t.status}**`)
-        .join('; ');
-      lines.push(
-        `| ${mi === 0 ? r.case.title : ''} | ${m.label} | ${cells.join(' | ')} | ${ratioCells.join(' | ')} | ${targets} |`,
-      );
-    });
+    }
+    tables.push(family.name === 'http' ? `${HTTP_PREAMBLE}\n\n${lines.join('\n')}` : lines.join('\n'));
   }
   const tgt = [
     '| target | measured | threshold | result |',
@@ -103,8 +114,7 @@ export function markdown(report: BenchReport): string {
   const out = [
     `Mode: **${report.mode}**, ${report.cases[0]?.case.runs ?? 0} run(s) per case (medians); ratios are quichex ÷ anchor (for µs and KB, lower is better).`,
     '',
-    lines.join('\n'),
-    '',
+    ...tables.flatMap((t) => [t, '']),
     tgt.join('\n'),
   ];
   if (notes.length > 0) out.push('', 'Notes:', '', ...notes.map((n, i) => `${i + 1}. ${n}`));
@@ -164,7 +174,7 @@ export function updatePerformanceMd(
     '',
     machineSection(report.machine),
     '',
-    '![bulk throughput and request/response latency per implementation](docs/bench-chart.svg)',
+    '![bulk throughput and request/response latency per implementation; HTTP GETs per second and download throughput](docs/bench-chart.svg)',
     '',
     md,
     '',

@@ -2,14 +2,15 @@
 /**
  * The benchmark orchestrator (`npm run bench [-- --full] [--only a,b] [--scenario x,y]`).
  *
- * For each case, run and implementation it starts a server and a client
- * process (every step under a timeout), then takes medians, ratios of quichex
- * to each anchor and the targets, and writes bench-results/ (results.json,
+ * For each case, run and implementation of the case's family (transport, or
+ * HTTP) it starts a server and a client process (every step under a
+ * timeout), then takes medians, ratios of the family's subject (quichex, or
+ * @quichex/h3) to each anchor and the targets, and writes bench-results/ (results.json,
  * results.md, chart.svg); in full mode also the PERFORMANCE.md section and
  * docs/bench-chart.svg.
  *
- * Exit code: 0 unless the orchestrator crashed or a quichex peer failed (a
- * broken benchmark). Anchors failing and targets missed are only reported.
+ * Exit code: 0 unless the orchestrator crashed or a quichex or @quichex/h3
+ * peer failed (a broken benchmark). Anchors failing and targets missed are only reported.
  *
  * @module
  */
@@ -19,6 +20,7 @@ import { parseArgs } from 'node:util';
 import { ratios, toCell } from './aggregate.js';
 import { makeCerts } from './certs.js';
 import { type Certs, NATIVE_MISSING, nativeBuilt, REPO_ROOT } from './commands.js';
+import { familyOf } from './families.js';
 import { describeMachine } from './machine.js';
 import { IMPLS, type Impl } from './protocol.js';
 import { type BenchReport, fmtNumber, updatePerformanceMd, writeOutputs } from './report.js';
@@ -34,11 +36,13 @@ const HELP = `Usage: npm run bench [-- options]
 
   --full              the issue's sizes (bulk 256 MiB, rr 10000, handshakes 500,
                       idle 1k/10k/100k, datagrams 100000, mixed 150 probes
-                      during 4 uploads), 3 runs each; rewrites
+                      during 4 uploads, HTTP GETs 10000 / 50000 and a
+                      256 MiB download), 3 runs each; rewrites
                       the PERFORMANCE.md section when nothing is filtered
                       (default: quick mode, 1 run)
   --only LIST         implementations, comma-separated: ${IMPLS.join(',')}
-  --scenario LIST     cases or scenarios, e.g. bulk,rr or bulk-1,idle-10k
+  --scenario LIST     cases or scenarios, e.g. bulk,rr or bulk-1,idle-10k;
+                      http is the HTTP cases (h3-get-1, h3-get-32, h3-bulk)
   --runs N            runs per case (default 1 quick, 3 full)
   --out DIR           output directory (default bench-results/ at the repo root)
   -h, --help          this help
@@ -172,11 +176,14 @@ async function main(): Promise<number> {
   const reports: CaseReport[] = [];
   try {
     for (const c of cases) {
-      const outcomes = new Map<Impl, RunOutcome[]>(opts.impls.map((i) => [i, []]));
+      // A case runs the implementations of its family only (transport or HTTP).
+      const impls = opts.impls.filter((i) => familyOf(c.scenario).impls.includes(i));
+      if (impls.length === 0) continue;
+      const outcomes = new Map<Impl, RunOutcome[]>(impls.map((i) => [i, []]));
       // Runs interleave the implementations, so a slow minute of the machine
       // does not land on one implementation only.
       for (let run = 0; run < c.runs; run++) {
-        for (const impl of opts.impls) {
+        for (const impl of impls) {
           // @matrixai/quic moves bulk data at about 1 MB/s: one 256 MiB run
           // takes minutes, so it runs once (its spread is far below the
           // orders of magnitude being compared).
@@ -188,7 +195,7 @@ async function main(): Promise<number> {
           log(`[${c.id}] ${impl} run ${run + 1}/${c.runs} (${secs} s): ${summary(c, o)}`);
         }
       }
-      const cells = new Map(opts.impls.map((i) => [i, toCell(i, c, outcomes.get(i) ?? [])]));
+      const cells = new Map(impls.map((i) => [i, toCell(i, c, outcomes.get(i) ?? [])]));
       reports.push({ case: c, cells: Object.fromEntries(cells), ratios: ratios(c, cells) });
     }
   } finally {
@@ -197,9 +204,9 @@ async function main(): Promise<number> {
 
   const broken: string[] = [];
   for (const r of reports) {
-    const q = r.cells.quichex;
-    for (const o of q?.runs ?? []) {
-      if (o.status === 'error') broken.push(`quichex ${r.case.id}: ${o.error}`);
+    const subject = familyOf(r.case.scenario).subject;
+    for (const o of r.cells[subject]?.runs ?? []) {
+      if (o.status === 'error') broken.push(`${subject} ${r.case.id}: ${o.error}`);
     }
   }
   const report: BenchReport = {
@@ -223,7 +230,7 @@ async function main(): Promise<number> {
     `bench: ${report.durationSeconds} s; wrote ${path.relative(process.cwd(), opts.out) || '.'}/results.{json,md}, chart.svg${publish ? ', PERFORMANCE.md, docs/bench-chart.svg' : ''}`,
   );
   if (broken.length > 0) {
-    log(`bench: BROKEN — a quichex peer failed:\n  ${broken.join('\n  ')}`);
+    log(`bench: BROKEN — a quichex or @quichex/h3 peer failed:\n  ${broken.join('\n  ')}`);
     return 1;
   }
   return 0;

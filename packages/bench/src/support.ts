@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { familyOf } from './families.js';
 import type { Impl, Scenario } from './protocol.js';
 
 /** The options of a case that decide whether an impl can run it. */
@@ -17,6 +18,11 @@ export interface CaseTraits {
 /** Why `impl` cannot run `scenario` with these traits, or `null` when it can. */
 export function unsupported(impl: Impl, scenario: Scenario, traits: CaseTraits = {}): string | null {
   const { newStream = false, noPacing = false } = traits;
+  if (!familyOf(scenario).impls.includes(impl)) {
+    return scenario === 'http'
+      ? 'an HTTP case: @quichex/h3, node:http2 and node:https only'
+      : 'a transport case: the HTTP implementations run only the http scenario';
+  }
   if (noPacing && impl !== 'quichex') {
     return impl === 'native'
       ? 'the native harness never paces (it sends as soon as quiche has a packet)'

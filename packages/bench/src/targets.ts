@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { Anchor } from './aggregate.js';
+import type { Anchor, Ratios } from './aggregate.js';
+import { familyOf } from './families.js';
 import type { Impl } from './protocol.js';
 import type { BenchCase, Cell } from './scenarios/types.js';
 
@@ -12,7 +13,7 @@ import type { BenchCase, Cell } from './scenarios/types.js';
 export interface CaseReport {
   case: BenchCase;
   cells: Partial<Record<Impl, Cell>>;
-  ratios: Record<Anchor, Record<string, number | null>>;
+  ratios: Ratios;
 }
 
 export interface TargetResult {
@@ -46,11 +47,15 @@ interface TargetDef {
   pass: (v: number, r: CaseReport) => boolean;
 }
 
+/** The implementation a case measures (quichex, or h3 for the HTTP cases). */
+const subject = (r: CaseReport): Impl => familyOf(r.case.scenario).subject;
+
 const metric =
   (key: string) =>
   (r: CaseReport): Measured => {
-    const cell = r.cells.quichex;
-    if (!cell || cell.status !== 'ok') return { v: null, note: `quichex: ${cell?.error ?? 'not run'}` };
+    const who = subject(r);
+    const cell = r.cells[who];
+    if (!cell || cell.status !== 'ok') return { v: null, note: `${who}: ${cell?.error ?? 'not run'}` };
     return { v: cell.median[key] ?? null };
   };
 
@@ -60,8 +65,9 @@ const ratio =
     const v = r.ratios[anchor]?.[key] ?? null;
     if (v !== null) return { v };
     const a = r.cells[anchor];
-    const q = r.cells.quichex;
-    if (!q || q.status !== 'ok') return { v: null, note: `quichex: ${q?.error ?? 'not run'}` };
+    const who = subject(r);
+    const q = r.cells[who];
+    if (!q || q.status !== 'ok') return { v: null, note: `${who}: ${q?.error ?? 'not run'}` };
     return { v: null, note: `${anchor}: ${a?.error ?? 'not run'}` };
   };
 
@@ -323,6 +329,28 @@ const TARGETS: TargetDef[] = [
     threshold: '≥ 0.70×',
     value: metric('uploadRatio'),
     pass: (v) => v >= 0.7,
+  },
+  {
+    id: 'h3-get-32-http2',
+    key: 'perSecond',
+    caseId: 'h3-get-32',
+    description: 'HTTP/3 small GETs, 32 in flight on one connection, vs node:http2 (one session)',
+    unit: '×',
+    threshold: '≥ 1× http2',
+    digits: 2,
+    value: ratio('http2', 'perSecond'),
+    pass: (v) => v >= 1,
+  },
+  {
+    id: 'h3-bulk-http2',
+    key: 'mbps',
+    caseId: 'h3-bulk',
+    description: 'HTTP/3 one large GET download vs node:http2',
+    unit: '×',
+    threshold: '≥ 0.80× http2',
+    digits: 2,
+    value: ratio('http2', 'mbps'),
+    pass: (v) => v >= 0.8,
   },
 ];
 

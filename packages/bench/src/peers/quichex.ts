@@ -364,6 +364,8 @@ export const quichexPeer: Peer = {
         return idle(opts, hooks);
       case 'mixed':
         return mixed(opts);
+      default:
+        throw new Error(`quichex: ${scenario} is not supported`);
     }
   },
 };

@@ -2,6 +2,7 @@
 import { bulkCases } from './bulk.js';
 import { dgramCases } from './dgram.js';
 import { handshakeCases } from './handshake.js';
+import { httpCases } from './http.js';
 import { idleCases } from './idle.js';
 import { mixedCases } from './mixed.js';
 import { rrCases } from './rr.js';
@@ -15,6 +16,7 @@ export function allCases(mode: Mode, runs: number): BenchCase[] {
     ...idleCases(mode, runs),
     ...dgramCases(mode, runs),
     ...mixedCases(mode, runs),
+    ...httpCases(mode, runs),
   ];
 }
 

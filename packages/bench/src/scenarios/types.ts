@@ -17,6 +17,8 @@ export interface Metric {
   better: 'higher' | 'lower';
   /** Decimal places in the table. */
   digits: number;
+  /** `false`: a figure shown for context, never compared (no ratio). */
+  compare?: boolean;
 }
 
 /** One row group of the report: a scenario at fixed sizes. */
