@@ -172,22 +172,27 @@ export function registerKeylogCallback(fn: (line: Uint8Array, ctx: number) => vo
  * Wraps `fn` as a native `quiche_h3_header_cb` that stays registered for
  * the process: pass it to `quiche_h3_event_for_each_header` (with any
  * `argp`) instead of a JS function, which koffi would wrap in a fresh
- * trampoline at every call. `fn` gets copies of the name and value bytes;
- * a non-zero result stops the walk. Register one per process and keep the
- * per-call state outside it.
+ * trampoline at every call. `fn` gets the name and value decoded as
+ * latin1 (HTTP field bytes, one character per byte); a non-zero result
+ * stops the walk. Register one per process and keep the per-call state
+ * outside it.
  *
  * @example
  * ```ts
- * let into: [Uint8Array, Uint8Array][] = [];
+ * let into: [string, string][] = [];
  * const cb = registerH3HeaderCallback((name, value) => (into.push([name, value]), 0));
  * quiche_h3_event_for_each_header(ev, cb as never, null);
  * ```
  */
-export function registerH3HeaderCallback(fn: (name: Uint8Array, value: Uint8Array) => number): bigint {
+export function registerH3HeaderCallback(fn: (name: string, value: string) => number): bigint {
+  const latin1 = (ptr: bigint, len: number | bigint): string => {
+    const n = Number(len);
+    return n === 0 ? '' : Buffer.from(koffi.view(ptr, n)).toString('latin1');
+  };
   return koffi.register(
     (name: bigint, nameLen: number | bigint, value: bigint, valueLen: number | bigint) => {
       try {
-        return fn(copyBorrowed(name, nameLen), copyBorrowed(value, valueLen));
+        return fn(latin1(name, nameLen), latin1(value, valueLen));
       } catch {
         return -1; // stop the walk: koffi would report 0 (continue) for a throw
       }

@@ -36,6 +36,16 @@ export interface AgentOptions {
   config?: Omit<ConfigOptions, 'alpn' | 'ca' | 'rejectUnauthorized' | 'earlyData'>;
 }
 
+/** What a request is made of (a `Request` without its costs). */
+export interface RequestParts {
+  readonly url: URL;
+  /** Upper case for the standard methods, as `Request` normalizes them. */
+  readonly method: string;
+  readonly headers: Headers;
+  readonly body: ReadableStream<Uint8Array> | null;
+  readonly signal: AbortSignal | null;
+}
+
 /** One pooled connection. */
 interface Pooled {
   readonly conn: Connection;
@@ -113,42 +123,50 @@ export class Agent {
    * once its headers arrived; its body streams after. Does not follow
    * redirects (see {@link fetch}).
    */
-  async request(request: Request): Promise<Response> {
+  request(request: Request): Promise<Response> {
+    return this.send({
+      url: new URL(request.url),
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+      signal: request.signal,
+    });
+  }
+
+  /** @internal {@link Agent.request} without a `Request` object (fetch's fast path). */
+  async send(parts: RequestParts): Promise<Response> {
     if (this.#closed) throw new TypeError('the agent is closed');
-    const url = new URL(request.url);
+    const { url, method, body, signal } = parts;
     if (url.protocol !== 'https:') throw new TypeError(`HTTP/3 needs an https: URL, got ${url.protocol}`);
-    const signal = request.signal;
-    signal.throwIfAborted();
+    signal?.throwIfAborted();
     const fields: FieldList = [
-      [':method', request.method],
+      [':method', method],
       [':scheme', 'https'],
       [':authority', url.host],
       [':path', `${url.pathname}${url.search}`],
-      ...regularFields(request.headers),
+      ...regularFields(parts.headers),
     ];
-    const body = request.body;
-    const { session, origin } = await this.#acquire(url, signal, IDEMPOTENT.has(request.method));
+    const { session, origin } = await this.#acquire(url, signal, IDEMPOTENT.has(method));
     const ex = session.request(fields, body === null);
     if (ex === null) throw new Error(`${origin} allows no more request streams on this connection`);
-    const onAbort = (): void => session.cancel(ex.id, H3ErrorCode.H3_REQUEST_CANCELLED, signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal) {
+      const onAbort = (): void => session.cancel(ex.id, H3ErrorCode.H3_REQUEST_CANCELLED, signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      ex.onFinish = () => signal.removeEventListener('abort', onAbort);
+    }
     if (body !== null) {
       pumpBody(body, ex).catch(() => {
         if (!ex.aborted) session.cancel(ex.id, H3ErrorCode.H3_REQUEST_CANCELLED);
       });
     }
-    try {
-      await headersOf(ex, signal);
-    } finally {
-      if (ex.aborted || ex.finished) signal.removeEventListener('abort', onAbort);
-    }
-    return toResponse(ex, url, request.method);
+    await headersOf(ex, signal);
+    return toResponse(ex, url, method);
   }
 
   /** A connection to `url`'s origin with a free stream, opening one if needed. */
   async #acquire(
     url: URL,
-    signal: AbortSignal,
+    signal: AbortSignal | null,
     idempotent: boolean,
   ): Promise<{ session: H3Session; origin: string }> {
     const origin = `${url.hostname}:${url.port || 443}`;
@@ -179,7 +197,7 @@ export class Agent {
       }
       await new Promise<void>((resolve, reject) => {
         pool.waiting.push(resolve);
-        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
     }
     throw new Error(`no HTTP/3 connection to ${origin} became free`);
@@ -266,14 +284,14 @@ export class Agent {
 }
 
 /** Resolves once the response headers arrived; rejects when the stream or the signal ends first. */
-function headersOf(ex: Exchange, signal: AbortSignal): Promise<void> {
+function headersOf(ex: Exchange, signal: AbortSignal | null): Promise<void> {
   return new Promise((resolve, reject) => {
     if (ex.fields) {
       resolve();
       return;
     }
     ex.onHeaders = resolve;
-    ex.onAbort = (reason) => reject(signal.aborted ? signal.reason : reason);
+    ex.onAbort = (reason) => reject(signal?.aborted ? signal.reason : reason);
   });
 }
 

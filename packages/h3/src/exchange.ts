@@ -17,6 +17,8 @@ import type { FieldList } from './headers.js';
 const OUT_HIGH_WATER = 256 * 1024;
 /** Largest chunk handed to a body reader. */
 export const READ_CHUNK = 64 * 1024;
+/** Body bytes read ahead of the reader (on top of quiche's own flow-control window). */
+const IN_HIGH_WATER = 256 * 1024;
 
 /** What an exchange needs of its session. */
 export interface ExchangeHost {
@@ -60,6 +62,8 @@ export class Exchange {
 
   /** (Clients) Called when the response headers arrived. */
   onHeaders: (() => void) | null = null;
+  /** Called once when the session forgets the exchange (done both ways, cancelled or reset). */
+  onFinish: (() => void) | null = null;
   /** Called once with the reason when the stream ends abnormally (reset, cancel, connection loss). */
   onAbort: ((reason: Error) => void) | null = null;
   #aborted: Error | null = null;
@@ -102,7 +106,7 @@ export class Exchange {
           if (!this.finished) this.#host.cancel(this.id, 0x10cn);
         },
       },
-      { highWaterMark: 0 },
+      { highWaterMark: IN_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
     );
     unread.register(body, this);
     return body;
@@ -120,9 +124,11 @@ export class Exchange {
     return this.#bodyMade && !this.#inClosed;
   }
 
-  /** Whether the session should read body bytes for this stream now. */
+  /** Whether the session should read body bytes for this stream now: its reader has room. */
   get wantsData(): boolean {
-    return this.#pull !== null && this.dataPending;
+    if (!this.dataPending || this.#inClosed) return false;
+    const desired = this.#controller?.deref()?.desiredSize ?? 0;
+    return desired > 0;
   }
 
   /** Hands a chunk to the waiting reader. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Agent } from './agent.js';
+import { Agent, type RequestParts } from './agent.js';
 
 /** `RequestInit` plus the agent whose connections to use. */
 export interface H3RequestInit extends RequestInit {
@@ -35,40 +35,70 @@ export function getDefaultAgent(): Agent {
 export async function fetch(input: string | URL | Request, init: H3RequestInit = {}): Promise<Response> {
   const { agent = getDefaultAgent(), ...rest } = init;
   if (!(agent instanceof Agent)) throw new TypeError('agent must be an Agent');
-  let request = new Request(input, rest);
-  const mode = request.redirect;
+  let parts = toParts(input, rest);
+  const mode = rest.redirect ?? (input instanceof Request ? input.redirect : 'follow');
   for (let hop = 0; ; hop++) {
-    const response = await agent.request(request);
+    const response = await agent.send(parts);
     if (!REDIRECTS.has(response.status) || mode === 'manual') return response;
     const location = response.headers.get('location');
     if (location === null) return response;
     await response.body?.cancel().catch(() => undefined);
     if (mode === 'error') throw new TypeError(`redirect to ${location} refused (redirect: 'error')`);
     if (hop >= MAX_REDIRECTS) throw new TypeError(`more than ${MAX_REDIRECTS} redirects`);
-    const next = new URL(location, request.url);
+    const next = new URL(location, parts.url);
     const toGet =
       response.status === 303
-        ? request.method !== 'HEAD'
-        : (response.status === 301 || response.status === 302) && request.method === 'POST';
-    if (!toGet && request.body !== null) {
+        ? parts.method !== 'HEAD'
+        : (response.status === 301 || response.status === 302) && parts.method === 'POST';
+    if (!toGet && parts.body !== null) {
       throw new TypeError(`cannot follow a ${response.status} redirect with a streamed request body`);
     }
-    request = new Request(next, {
-      method: toGet ? 'GET' : request.method,
-      headers: request.headers,
-      body: toGet ? null : request.body,
-      signal: request.signal,
-      redirect: mode,
-    });
-    if (toGet)
-      for (const h of [
-        'content-type',
-        'content-length',
-        'content-encoding',
-        'content-language',
-        'content-location',
-      ])
-        request.headers.delete(h);
-    if (new URL(request.url).origin !== new URL(response.url).origin) request.headers.delete('authorization');
+    const headers = new Headers(parts.headers);
+    if (toGet) for (const h of BODY_HEADERS) headers.delete(h);
+    if (next.origin !== parts.url.origin) headers.delete('authorization');
+    parts = {
+      url: next,
+      method: toGet ? 'GET' : parts.method,
+      headers,
+      body: toGet ? null : parts.body,
+      signal: parts.signal,
+    };
   }
+}
+
+const BODY_HEADERS = [
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'content-language',
+  'content-location',
+];
+const METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'PATCH']);
+
+/**
+ * The parts of a request. Without a body a `Request` is not needed, and not
+ * made: it costs an AbortSignal and more per call. With one, `Request`
+ * turns whatever was given (string, Blob, FormData, stream…) into a stream
+ * and its content type.
+ */
+function toParts(input: string | URL | Request, init: RequestInit): RequestParts {
+  if (!(input instanceof Request) && (init.body === undefined || init.body === null)) {
+    const method = init.method ?? 'GET';
+    const upper = method.toUpperCase();
+    return {
+      url: new URL(input),
+      method: METHODS.has(upper) ? upper : method,
+      headers: new Headers(init.headers),
+      body: null,
+      signal: init.signal ?? null,
+    };
+  }
+  const request = new Request(input, init);
+  return {
+    url: new URL(request.url),
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    signal: request.signal,
+  };
 }

@@ -29,7 +29,7 @@ let headerCallback: bigint | null = null;
 /** The header list of a HEADERS event. */
 export function readFields(ev: q.QuicheH3Event): FieldList {
   headerCallback ??= q.registerH3HeaderCallback((name, value) => {
-    collecting.push([latin1(name), latin1(value)]);
+    collecting.push([name, value]);
     return 0;
   });
   const out: FieldList = [];

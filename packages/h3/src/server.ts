@@ -30,7 +30,7 @@ export interface RequestInfo {
   readonly remotePort: number;
   /** The QUIC connection the request came on. */
   readonly connection: Connection;
-  /** Aborted when the client cancels the request or the connection ends (also `request.signal`). */
+  /** Aborted when the client cancels the request or the connection ends. */
   readonly signal: AbortSignal;
 }
 
@@ -229,6 +229,8 @@ async function answer(
   let request: Request;
   const abort = new AbortController();
   ex.onAbort = (reason) => abort.abort(reason);
+  // The Request gets no signal of its own (each costs a transferable
+  // AbortSignal): the handler's signal is `info.signal`.
   try {
     if (problem) throw new TypeError(problem);
     const authority = field(fields, ':authority') ?? field(fields, 'host') ?? 'localhost';
@@ -241,14 +243,13 @@ async function answer(
       headers,
       body: hasBody ? ex.body() : null,
       duplex: 'half',
-      signal: abort.signal,
     } as RequestInit);
   } catch (err) {
     await send(session, ex, textResponse(400, `bad request: ${(err as Error).message}`), false);
     return;
   }
   if (ex.aborted) return;
-  const { remoteAddress, remotePort } = connection.info();
+  const { address: remoteAddress, port: remotePort } = connection.remoteAddress;
   let response: Response;
   try {
     response = await handler(request, { remoteAddress, remotePort, connection, signal: abort.signal });

@@ -26,7 +26,7 @@ function h3Config(): q.QuicheH3Config {
 }
 
 const evOut = new BigUint64Array(1);
-const recvBuf = Buffer.allocUnsafe(READ_CHUNK);
+const recvBuf = new Uint8Array(READ_CHUNK);
 
 /** What a session reports to its owner (the server or the client pool). */
 export interface SessionHooks {
@@ -156,8 +156,7 @@ export class H3Session implements Application, ExchangeHost {
         const ex = this.#exchanges.get(id);
         if (ex === undefined) return;
         ex.abort(new H3StreamError(`the peer reset the stream`, id));
-        this.#exchanges.delete(id);
-        this.#hooks.onStreamDone?.();
+        this.#forget(ex);
         return;
       }
       case EV.QUICHE_H3_EVENT_GOAWAY:
@@ -169,14 +168,17 @@ export class H3Session implements Application, ExchangeHost {
     }
   }
 
+  /** Reads body bytes while the exchange's reader has room. */
   #read(h3: q.QuicheH3Conn, conn: q.QuicheConn, ex: Exchange): void {
-    const n = q.quiche_h3_recv_body(h3, conn, ex.id, recvBuf, recvBuf.length);
-    if (n > 0) {
-      ex.deliver(Uint8Array.prototype.slice.call(recvBuf, 0, n));
-      return;
+    while (ex.wantsData) {
+      const n = q.quiche_h3_recv_body(h3, conn, ex.id, recvBuf, recvBuf.length);
+      if (n > 0) {
+        ex.deliver(Uint8Array.prototype.slice.call(recvBuf, 0, n));
+        continue;
+      }
+      ex.dataPending = false;
+      if (n !== E.QUICHE_H3_ERR_DONE) debug('h3 recv_body on %d: %d', ex.id, n);
     }
-    ex.dataPending = false;
-    if (n !== E.QUICHE_H3_ERR_DONE) debug('h3 recv_body on %d: %d', ex.id, n);
   }
 
   #sendBody(h3: q.QuicheH3Conn, conn: q.QuicheConn, id: number, chunk: Uint8Array, fin: boolean): number {
@@ -204,7 +206,15 @@ export class H3Session implements Application, ExchangeHost {
       if (this.#role === 'client' || ex.reading) return;
       this.#core.streams.shutdown(ex.id, 'read', 0x100n);
     }
-    this.#exchanges.delete(ex.id);
+    this.#forget(ex);
+  }
+
+  /** Drops an exchange from the session. */
+  #forget(ex: Exchange): void {
+    if (!this.#exchanges.delete(ex.id)) return;
+    const done = ex.onFinish;
+    ex.onFinish = null;
+    done?.();
     this.#hooks.onStreamDone?.();
   }
 
@@ -280,9 +290,10 @@ export class H3Session implements Application, ExchangeHost {
   /** Cancels stream `id` both ways with `code`; its readers and writers fail with `reason`. */
   cancel(id: number, code: bigint, reason?: Error): void {
     const ex = this.#exchanges.get(id);
-    this.#exchanges.delete(id);
-    ex?.abort(reason ?? new H3StreamError('the request was cancelled', id));
-    if (ex) this.#hooks.onStreamDone?.();
+    if (ex) {
+      ex.abort(reason ?? new H3StreamError('the request was cancelled', id));
+      this.#forget(ex);
+    }
     if (this.#core.handle === null) return;
     this.#core.streams.shutdown(id, 'write', code);
     this.#core.streams.shutdown(id, 'read', code);
@@ -303,8 +314,10 @@ export class H3Session implements Application, ExchangeHost {
 
   onClose(error: QuicError): void {
     this.#closed = error;
-    for (const ex of this.#exchanges.values()) ex.abort(error);
-    this.#exchanges.clear();
+    for (const ex of [...this.#exchanges.values()]) {
+      ex.abort(error);
+      this.#forget(ex);
+    }
     if (this.#h3 !== null) {
       q.quiche_h3_conn_free(this.#h3);
       this.#h3 = null;
