@@ -12,10 +12,12 @@
 import { X509Certificate } from 'node:crypto';
 import dgram from 'node:dgram';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateLocalCertificate } from '@quichex/cli';
+import { Agent as H3Agent, serve as h3Serve } from '@quichex/h3';
 import {
   Config,
   type ConfigOptions,
@@ -41,6 +43,11 @@ import { trySend } from '../src/guides/datagrams-send.js';
 import { whyClosed } from '../src/guides/errors-close.js';
 import { connectOrExplain } from '../src/guides/errors-connect.js';
 import { hello } from '../src/guides/getting-started-hello.js';
+import { advertiseHttp3 } from '../src/guides/http3-alt-svc.js';
+import { readFor } from '../src/guides/http3-cancel.js';
+import { getJson } from '../src/guides/http3-fetch.js';
+import { startApi } from '../src/guides/http3-serve.js';
+import { uploadStream } from '../src/guides/http3-upload.js';
 import { traceDuring } from '../src/guides/observability-channels.js';
 import { captureQuicheLog } from '../src/guides/observability-debug.js';
 import { connectWithLogs } from '../src/guides/observability-logs.js';
@@ -79,6 +86,7 @@ const GUIDES = [
   'performance.md',
   'security.md',
   'architecture.md',
+  'http3.md',
 ];
 
 // -- drift --------------------------------------------------------------------------
@@ -971,6 +979,84 @@ describe('guide: security', () => {
       expect(server).toEqual(client);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('guide: http3', () => {
+  it('startApi() and getJson(): JSON over HTTP/3 on one pooled connection', async () => {
+    const server = await startApi(cert, key);
+    try {
+      const base = `https://localhost:${server.address().port}`;
+      expect(await getJson(base, cert, ['/hello', '/hello'])).toEqual([
+        { hello: '127.0.0.1' },
+        { hello: '127.0.0.1' },
+      ]);
+      await expect(getJson(base, cert, ['/nope'])).rejects.toThrow('/nope: HTTP 404');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('uploadStream(): a streamed body is counted by the server as it arrives', async () => {
+    const server = await startApi(cert, key);
+    const agent = new H3Agent({ ca: cert });
+    try {
+      async function* chunks() {
+        for (let i = 0; i < 64; i++) yield new Uint8Array(16 * 1024).fill(i);
+      }
+      expect(
+        await uploadStream(`https://localhost:${server.address().port}/upload`, agent, chunks()),
+      ).toEqual({
+        bytes: 64 * 16 * 1024,
+      });
+    } finally {
+      await agent.close();
+      await server.close();
+    }
+  });
+
+  it('readFor(): a response cut off by its signal; the connection carries on', async () => {
+    const server = await h3Serve({
+      host: '127.0.0.1',
+      port: 0,
+      cert,
+      key,
+      handler: () =>
+        new Response(
+          new ReadableStream({
+            pull: (c) => new Promise((r) => setTimeout(() => r(c.enqueue(new Uint8Array(1000))), 5)),
+          }),
+        ),
+    });
+    const agent = new H3Agent({ ca: cert });
+    try {
+      const url = `https://localhost:${server.address().port}/`;
+      const got = await readFor(url, agent, 200);
+      expect(got).toBeGreaterThan(0);
+      expect(await readFor(url, agent, 100)).toBeGreaterThan(0);
+    } finally {
+      await agent.close({ timeoutMs: 0 });
+      await server.close({ gracePeriod: 0 });
+    }
+  });
+
+  it('advertiseHttp3(): the TCP response carries Alt-Svc for the UDP port', async () => {
+    const tcp = advertiseHttp3(cert, key, 4433);
+    await new Promise<void>((resolve) => tcp.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port: p } = tcp.address() as { port: number };
+      const session = http2Connect(`https://localhost:${p}`, { ca: cert });
+      const altSvcHeader = await new Promise<unknown>((resolve, reject) => {
+        const req = session.request({ ':path': '/' });
+        req.on('response', (headers) => resolve(headers['alt-svc']));
+        req.on('error', reject);
+        req.resume();
+      });
+      session.close();
+      expect(altSvcHeader).toBe('h3=":4433"; ma=86400');
+    } finally {
+      tcp.close();
     }
   });
 });

@@ -107,8 +107,8 @@ export class H3Server {
     this.#sessions.delete(session);
   }
 
-  /** The bound address. */
-  address(): { address: string; port: number; family: string } {
+  /** The bound address (`{ family, address, port }`). */
+  address(): ReturnType<Listener['address']> {
     return this.listener.address();
   }
 
