@@ -33,7 +33,7 @@ verdaccio_version=6.8.0
 tools=${QUICHEX_TOOLS_DIR:-$HOME/.cache/quichex/tools}
 platform_pkg=@quichex/libquiche-linux-x64-gnu
 platform_dir=packages/libquiche-linux-x64-gnu
-public=("$platform_pkg" @quichex/ffi quichex @quichex/cli)
+public=("$platform_pkg" @quichex/ffi quichex @quichex/h3 @quichex/cli)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/quichex-release.XXXXXX")
 registry_pid=
@@ -270,7 +270,7 @@ check "the prebuilt libquiche is the one loaded" as_user node loaded.mjs
 
 licences_shipped() {
   local m="$app/node_modules" p
-  for p in quichex @quichex/ffi @quichex/cli "$platform_pkg"; do
+  for p in quichex @quichex/ffi @quichex/h3 @quichex/cli "$platform_pkg"; do
     [ -f "$m/$p/LICENSE" ] || { echo "$p has no LICENSE"; return 1; }
   done
   local third="$m/$platform_pkg/THIRD-PARTY-LICENSES.txt"
@@ -333,6 +333,27 @@ EOF
 } >"$app/echo.cjs"
 check "ESM client/server echo" as_user node echo.mjs
 check "CommonJS client/server echo" as_user node echo.cjs
+
+# HTTP/3 from the installed @quichex/h3 (a dependency of @quichex/cli):
+# serve() with a fetch-style handler, fetch() through an Agent.
+cat >"$app/h3.mjs" <<'EOF'
+import { generateLocalCertificate } from '@quichex/cli';
+import { Agent, fetch, serve } from '@quichex/h3';
+setTimeout(() => {
+  console.log('timed out');
+  process.exit(1);
+}, 30_000).unref();
+const { cert, key } = await generateLocalCertificate();
+const server = await serve({ host: '127.0.0.1', port: 0, cert, key, handler: (req) => new Response(`${req.method} over HTTP/3`) });
+const agent = new Agent({ ca: cert });
+const res = await fetch(`https://localhost:${server.address().port}/`, { agent });
+const text = await res.text();
+await agent.close();
+await server.close();
+if (text !== 'GET over HTTP/3') throw new Error(`unexpected answer: ${text}`);
+console.log(`@quichex/h3: ${res.status} "${text}"`);
+EOF
+check "HTTP/3 fetch against serve (@quichex/h3)" as_user node h3.mjs
 
 cli_help() {
   local out
