@@ -21,8 +21,6 @@ const CONNECTION_SPECIFIC = new Set([
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
 
 let collecting: FieldList = [];
-const latin1 = (b: Uint8Array): string =>
-  Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
 // One native callback for the process; each walk points `collecting` at its list.
 let headerCallback: bigint | null = null;
 

@@ -6,7 +6,7 @@ import { altSvc } from '@quichex/h3';
  * on UDP `h3Port` of the same host: they switch on their next request.
  */
 export function advertiseHttp3(cert: string, key: string, h3Port: number): Http2SecureServer {
-  return createSecureServer({ cert, key, allowHTTP1: true }, (req, res) => {
+  return createSecureServer({ cert, key, allowHTTP1: true }, (_req, res) => {
     res.setHeader('alt-svc', altSvc(h3Port));
     res.end('served over TCP; HTTP/3 is on offer\n');
   });
