@@ -143,7 +143,7 @@ describe('GOAWAY and shutdown', () => {
 describe('cancellation', () => {
   it('aborting a request resets its stream and the handler sees its signal fire', async () => {
     const handlerAborted = gate();
-    const { base } = await start((request, info) => {
+    const { base } = await start((_request, info) => {
       info.signal.addEventListener('abort', () => handlerAborted.open());
       // A response that never ends on its own.
       return new Response(
