@@ -18,12 +18,12 @@ export default defineConfig({
     hookTimeout: 60_000,
     reporters: jsonReport ? ['default', 'json'] : ['default'],
     ...(jsonReport ? { outputFile: { json: jsonReport } } : {}),
-    // `npm test` runs with --coverage: V8's coverage of the two library
+    // `npm test` runs with --coverage: V8's coverage of the library
     // packages, failing the run below these thresholds (what the suite
     // reached when they were set, rounded down; raise them as tests grow).
     coverage: {
       provider: 'v8',
-      include: ['packages/ffi/src/**/*.ts', 'packages/quichex/src/**/*.ts'],
+      include: ['packages/ffi/src/**/*.ts', 'packages/quichex/src/**/*.ts', 'packages/h3/src/**/*.ts'],
       reporter: ['text', 'json-summary'],
       thresholds: { lines: 92, statements: 90, functions: 94, branches: 82 },
     },

@@ -147,7 +147,7 @@ if (exitCode(argv['vitest-exit']) !== null && argv.coverage) {
     const t = summary.total ?? {};
     const pct = (k) => (typeof t[k]?.pct === 'number' ? `${t[k].pct} %` : 'n/a');
     say(
-      `coverage of @quichex/ffi and quichex: lines ${pct('lines')}, statements ${pct('statements')},` +
+      `coverage of @quichex/ffi, quichex and @quichex/h3: lines ${pct('lines')}, statements ${pct('statements')},` +
         ` functions ${pct('functions')}, branches ${pct('branches')}`,
     );
   }

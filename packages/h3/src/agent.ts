@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Config, type ConfigOptions, type Connection, connect, type Pem } from 'quichex';
+import { Config, type ConfigOptions, type ConnectOptions, type Connection, connect, type Pem } from 'quichex';
 import { H3ErrorCode } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { type FieldList, field, regularFields } from './headers.js';
@@ -34,6 +34,12 @@ export interface AgentOptions {
   earlyData?: boolean;
   /** More `Config` options for the connections (`alpn` is always `['h3']`). */
   config?: Omit<ConfigOptions, 'alpn' | 'ca' | 'rejectUnauthorized' | 'earlyData'>;
+  /**
+   * Resolves an origin's host name to addresses (default `dns.lookup`), as
+   * `connect()`'s option: e.g. to reach `https://example.com/` at a test
+   * address while still sending and checking the name `example.com`.
+   */
+  lookup?: ConnectOptions['lookup'];
 }
 
 /** What a request is made of (a `Request` without its costs). */
@@ -82,6 +88,7 @@ export class Agent {
   readonly #maxStreams: number;
   readonly #idleTimeout: number;
   readonly #earlyData: boolean;
+  readonly #lookup: ConnectOptions['lookup'];
   readonly #pools = new Map<string, Pool>();
   readonly #tickets = new Map<string, Uint8Array>();
   #closed = false;
@@ -96,6 +103,9 @@ export class Agent {
     this.#maxStreams = positive('maxConcurrentStreams', options.maxConcurrentStreams, 100);
     this.#idleTimeout = positive('idleTimeout', options.idleTimeout, 30_000);
     this.#earlyData = options.earlyData ?? false;
+    if (options.lookup !== undefined && typeof options.lookup !== 'function')
+      throw new TypeError('lookup must be a function');
+    this.#lookup = options.lookup;
     this.#config = new Config({
       initialMaxStreamsUni: 3,
       ...options.config,
@@ -212,6 +222,7 @@ export class Agent {
       host: url.hostname.replace(/^\[|\]$/g, ''),
       port: Number(url.port || 443),
       config: this.#config,
+      ...(this.#lookup ? { lookup: this.#lookup } : {}),
       ...(ticket ? { session: ticket, earlyData: earlyData && this.#earlyData } : {}),
       application: (core, wake) => {
         session = new H3Session(core, wake, 'client', {
