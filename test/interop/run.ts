@@ -2,6 +2,7 @@
  * The interop matrix: every peer × quichex's role × case, on loopback.
  *
  *   npm run interop [-- --peers a,b] [--cases x,y] [--roles client,server] [--full] [--keep]
+ *   npm run interop -- --h3 [--cross] [--peers a,b] [--cases h3-x,h3-y] [--roles …] [--keep]
  *
  * For each cell: serve freshly generated random files with the server
  * driver (wait for `READY <port>`), optionally put the impairment relay in
@@ -13,14 +14,15 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Config, type Connection, connect, listen, quicheVersion } from 'quichex';
 import { generateTestCerts, signCsr, type TestCerts } from '../support/certs.js';
+import { H3_CASES, H3_PEERS, runH3Matrix } from './h3.js';
 import {
   aioquicPython,
   CASES,
@@ -47,6 +49,17 @@ import {
 } from './proc.js';
 import { type RelayCounters, startRelay } from './relay.js';
 import type { Side } from './sides.js';
+import {
+  errorLine,
+  makeWww,
+  seedFor,
+  sha256,
+  summarize,
+  tail,
+  unsupportedLine,
+  verifyFiles,
+  type Www,
+} from './www.js';
 
 type Status = 'pass' | 'fail' | 'unsupported' | 'unavailable';
 
@@ -76,7 +89,6 @@ interface CellResult {
 
 const READY_TIMEOUT_MS = 20_000;
 const DEFAULT_CASE_TIMEOUT_MS = 30_000;
-const TAIL_LINES = 30;
 
 // -- options ------------------------------------------------------------------------
 
@@ -87,6 +99,8 @@ const { values: argv } = parseArgs({
     roles: { type: 'string' },
     full: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    h3: { type: 'boolean', default: false },
+    cross: { type: 'boolean', default: false },
     'rebind-grace': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -102,6 +116,10 @@ if (argv.help) {
       '  roles: quichex as client (quichex → peer) and/or as server (peer → quichex)',
       '  --full: every case, and rewrite the table in INTEROP.md',
       '  --keep: keep the temp dir (files, downloads) for inspection',
+      '  --h3: the HTTP/3 matrix instead (README.md, "HTTP/3"); writes interop-h3-results.json',
+      `    h3 peers: ${H3_PEERS.map((p) => p.name).join(', ')}`,
+      `    h3 cases: ${H3_CASES.map((c) => c.name).join(', ')}`,
+      '  --cross: with --h3, every client × server among the peers (not only quichex against each)',
       '  --rebind-grace MS: let a rebound NAT mapping pass late datagrams for MS (diagnosis; default 0)',
       '',
     ].join('\n'),
@@ -118,61 +136,6 @@ function list(raw: string | undefined, all: readonly string[], what: string): st
   for (const p of picked)
     if (!all.includes(p)) throw new Error(`unknown ${what} ${p} (one of ${all.join(', ')})`);
   return picked;
-}
-
-// -- files --------------------------------------------------------------------------
-
-interface ServedFile {
-  name: string;
-  size: number;
-  sha256: string;
-}
-
-interface Www {
-  dir: string;
-  files: ServedFile[];
-}
-
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-/** Writes the case's files (random bytes) into a fresh directory under `root`. */
-async function makeWww(root: string, c: CaseDef): Promise<Www> {
-  const dir = path.join(root, `www-${c.name}`);
-  await mkdir(dir, { recursive: true });
-  const sizes = c.files ?? [];
-  const width = String(sizes.length).length;
-  const files: ServedFile[] = [];
-  for (const [i, size] of sizes.entries()) {
-    const name = `f${String(i).padStart(width, '0')}-${size}`;
-    const data = randomBytes(size);
-    await writeFile(path.join(dir, name), data);
-    files.push({ name, size, sha256: sha256(data) });
-  }
-  return { dir, files };
-}
-
-/** What is wrong with the downloads in `out` (empty: all complete and intact). */
-async function verifyFiles(www: Www, out: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const f of www.files) {
-    const file = path.join(out, f.name);
-    try {
-      const st = await stat(file);
-      if (st.size !== f.size) {
-        problems.push(`${f.name}: ${st.size} of ${f.size} bytes`);
-        continue;
-      }
-      if (sha256(await readFile(file)) !== f.sha256) problems.push(`${f.name}: SHA-256 mismatch`);
-    } catch {
-      problems.push(`${f.name}: missing`);
-    }
-  }
-  return problems;
-}
-
-function summarize(problems: string[]): string {
-  if (problems.length <= 3) return problems.join('; ');
-  return `${problems.slice(0, 3).join('; ')}; … ${problems.length - 3} more of ${problems.length} files`;
 }
 
 // -- certificates ---------------------------------------------------------------------
@@ -206,33 +169,6 @@ interface RunContext {
   certs: TestCerts;
   big: { cert: string; key: string } | null;
   www: Map<string, Www>;
-}
-
-function tail(lines: readonly string[] | undefined, n = TAIL_LINES): string[] {
-  return lines ? lines.slice(-n) : [];
-}
-
-/** A stable 32-bit seed for a cell, so reruns impair the same datagrams. */
-function seedFor(...parts: string[]): number {
-  const digest = createHash('sha256').update(parts.join('/')).digest();
-  return digest.readUInt32BE(0);
-}
-
-/** The first stdout line (client, then server) that says something is unsupported. */
-function unsupportedLine(client: readonly string[], server: readonly string[]): string | null {
-  for (const [who, lines] of [
-    ['client', client],
-    ['server', server],
-  ] as const) {
-    const line = lines.find((l) => /\bunsupported\b/i.test(l));
-    if (line) return `${who}: ${line}`;
-  }
-  return null;
-}
-
-function errorLine(lines: readonly string[]): string | null {
-  const line = [...lines].reverse().find((l) => l.startsWith('ERROR'));
-  return line ?? null;
 }
 
 async function runDriverCell(
@@ -716,6 +652,24 @@ async function updateInteropMd(
 // -- main -----------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  if (argv.h3) {
+    return runH3Matrix({
+      peers: list(
+        argv.peers,
+        H3_PEERS.map((p) => p.name),
+        'peer',
+      ),
+      cases: list(
+        argv.cases,
+        H3_CASES.map((c) => c.name),
+        'case',
+      ),
+      roles: list(argv.roles, ['client', 'server'], 'role') as Role[],
+      cross: argv.cross ?? false,
+      keep: argv.keep ?? false,
+      resultsFile: path.join(REPO_ROOT, 'interop-h3-results.json'),
+    });
+  }
   const peerNames = list(
     argv.peers,
     PEERS.map((p) => p.name),

@@ -460,8 +460,17 @@ async function runServer() {
     responses.get(c).set(id, { headers: headerList(headers), sent: false, chunks, off: 0, fin });
   };
 
+  /** Connections that still have to send GOAWAY (the control stream can be blocked for a moment). */
+  const goaways = new Set();
+
   /** Writes pending responses as far as flow control allows; the last body bytes carry FIN. */
   const pump = (c) => {
+    if (goaways.has(c)) {
+      // The first id it will not process: every request seen so far goes through.
+      const rc = q.quiche_h3_send_goaway(c.h3, c.conn, (highest.get(c) ?? -4) + 4);
+      if (!RETRY_LATER.has(rc)) goaways.delete(c);
+      if (rc < 0 && !RETRY_LATER.has(rc)) log(`send_goaway failed with ${rc}`);
+    }
     const pending = responses.get(c);
     for (const [id, r] of pending) {
       if (!r.sent) {
@@ -671,6 +680,7 @@ async function runServer() {
           debug(`connection from ${rinfo.address}:${rinfo.port} closed: ${why}`);
           for (const k of keys) byCid.delete(k);
           live.delete(closed);
+          goaways.delete(closed);
         },
       });
       responses.set(c, new Map());
@@ -695,10 +705,8 @@ async function runServer() {
     stopping = true;
     log(`shutting down gracefully (${why})`);
     for (const c of live) {
-      if (c.h3 === null) continue;
-      const rc = q.quiche_h3_send_goaway(c.h3, c.conn, (highest.get(c) ?? -4) + 4);
-      if (rc < 0) log(`send_goaway failed with ${rc}`);
-      c.flush();
+      goaways.add(c);
+      c.process();
     }
     process.stdout.write('GOAWAY sent\n');
     const deadline = Date.now() + SHUTDOWN_GRACE_MS;
