@@ -94,7 +94,7 @@ export const H3_PEERS: readonly H3Side[] = [
         : 'no /usr/sbin/gtlsserver or /usr/bin/gtlsclient: `apt-get install ngtcp2-server ngtcp2-client`',
     argv: (role) => [process.execPath, path.join(PEERS_DIR, 'ngtcp2.mjs'), `h3-${role}`],
     serverCannot: {
-      post: 'gtlsserver has no echo: it answers every request from its document root',
+      post: 'gtlsserver only serves files: POST /echo gets 404',
       goaway: 'gtlsserver sends no GOAWAY: SIGTERM ends it at once',
     },
     clientCannot: { cancel: 'gtlsclient cannot abandon a request it started' },
@@ -528,6 +528,52 @@ export interface H3RunOptions {
   keep: boolean;
   /** Where to write the JSON results. */
   resultsFile: string;
+  /** Rewrite the table between INTEROP.md's h3 markers with this run's. */
+  updateMd?: boolean;
+}
+
+const H3_BEGIN = '<!-- interop-h3:begin -->';
+const H3_END = '<!-- interop-h3:end -->';
+
+function h3Markdown(
+  pairs: readonly H3Pair[],
+  cases: readonly string[],
+  results: readonly H3CellResult[],
+): string {
+  const md = (r: H3CellResult): string => (r.status === 'fail' ? '**FAIL**' : CELL_TEXT[r.status]);
+  const out = [`| client → server | ${cases.join(' | ')} |`, `|---|${cases.map(() => '---').join('|')}|`];
+  for (const p of pairs) {
+    const cells = cases.map((c) => {
+      const r = results.find((x) => x.client === p.client.name && x.server === p.server.name && x.case === c);
+      return r ? md(r) : '–';
+    });
+    out.push(`| ${p.label} | ${cells.join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+async function updateInteropMd(
+  pairs: readonly H3Pair[],
+  cases: readonly string[],
+  results: readonly H3CellResult[],
+): Promise<void> {
+  const file = path.join(REPO_ROOT, 'INTEROP.md');
+  const text = await readFile(file, 'utf8');
+  const start = text.indexOf(H3_BEGIN);
+  const end = text.indexOf(H3_END);
+  if (start < 0 || end < start) throw new Error(`INTEROP.md has no ${H3_BEGIN} … ${H3_END} markers`);
+  const block = [
+    H3_BEGIN,
+    '',
+    `Last run: ${new Date().toISOString().slice(0, 10)} (\`npm run interop -- --h3 --cross --full\`).`,
+    '',
+    h3Markdown(pairs, cases, results),
+    '',
+    ...h3Notes(results).map((n) => `- ${n.replace(/\|/g, '\\|')}`),
+    '',
+    H3_END,
+  ].join('\n');
+  await writeFile(file, `${text.slice(0, start)}${block}${text.slice(end + H3_END.length)}`);
 }
 
 /** Runs the HTTP/3 matrix; resolves with the exit code (1: a quichex ↔ quichex cell failed). */
@@ -570,6 +616,10 @@ export async function runH3Matrix(o: H3RunOptions): Promise<number> {
     `${JSON.stringify({ date: new Date().toISOString(), mode: 'h3', cases: caseNames, elapsedSeconds: elapsed, results }, null, 2)}\n`,
   );
   process.stdout.write(`wrote ${path.relative(REPO_ROOT, o.resultsFile)}\n`);
+  if (o.updateMd) {
+    await updateInteropMd(pairs, caseNames, results);
+    process.stdout.write('updated INTEROP.md (HTTP/3 table)\n');
+  }
   const self = results.filter((r) => r.client === 'quichex' && r.server === 'quichex' && r.status === 'fail');
   if (self.length) {
     process.stdout.write(`quichex ↔ quichex (HTTP/3) failed: ${self.map((r) => r.case).join(', ')}\n`);

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Config, type Connection, connect, listen, quicheVersion } from 'quichex';
 import { generateTestCerts, signCsr, type TestCerts } from '../support/certs.js';
-import { H3_CASES, H3_PEERS, runH3Matrix } from './h3.js';
+import { H3_CASES, H3_CI_CASES, H3_PEERS, h3Context, h3Pairs, runH3Cell, runH3Matrix } from './h3.js';
 import {
   aioquicPython,
   CASES,
@@ -120,6 +120,7 @@ if (argv.help) {
       `    h3 peers: ${H3_PEERS.map((p) => p.name).join(', ')}`,
       `    h3 cases: ${H3_CASES.map((c) => c.name).join(', ')}`,
       '  --cross: with --h3, every client × server among the peers (not only quichex against each)',
+      '  --h3 --cross --full: also rewrite the HTTP/3 table in INTEROP.md',
       '  --rebind-grace MS: let a rebound NAT mapping pass late datagrams for MS (diagnosis; default 0)',
       '',
     ].join('\n'),
@@ -668,6 +669,8 @@ async function main(): Promise<number> {
       cross: argv.cross ?? false,
       keep: argv.keep ?? false,
       resultsFile: path.join(REPO_ROOT, 'interop-h3-results.json'),
+      // Only a complete table replaces the one in INTEROP.md.
+      updateMd: (argv.full ?? false) && (argv.cross ?? false) && !argv.peers && !argv.roles && !argv.cases,
     });
   }
   const peerNames = list(
@@ -681,6 +684,8 @@ async function main(): Promise<number> {
   const peers = PEERS.filter((p) => peerNames.includes(p.name));
   const cases = CASES.filter((c) => caseNames.includes(c.name));
   const rows = rowsFor(peers, roles);
+  // The default run (no --cases) adds a few HTTP/3 cases, quichex against every peer's h3 driver.
+  const h3Cases = argv.cases ? [] : H3_CASES.filter((c) => H3_CI_CASES.includes(c.name));
 
   const root = await mkdtemp(path.join(tmpdir(), 'quichex-interop-'));
   const certs = generateTestCerts();
@@ -688,7 +693,7 @@ async function main(): Promise<number> {
   const results: CellResult[] = [];
   const t0 = performance.now();
   process.stdout.write(
-    `interop: ${rows.length} pairs × ${cases.length} cases (${cases.map((c) => c.name).join(', ')})\n`,
+    `interop: ${rows.length} pairs × ${cases.length + h3Cases.length} cases (${[...cases, ...h3Cases].map((c) => c.name).join(', ')})\n`,
   );
   try {
     for (const row of rows) {
@@ -706,6 +711,30 @@ async function main(): Promise<number> {
         }
       }
     }
+    if (h3Cases.length > 0) {
+      const h3 = h3Context(root, certs);
+      const pairs = h3Pairs(
+        H3_PEERS.filter((p) => peerNames.includes(p.name)),
+        roles,
+        false,
+      );
+      for (const pair of pairs) {
+        // In the table's terms: the row of the peer quichex met, in the role quichex took.
+        const quichexClient = pair.client.name === 'quichex';
+        const peer = quichexClient ? pair.server.name : pair.client.name;
+        const role: Role =
+          pair.server.name === pair.client.name ? roles[0]! : quichexClient ? 'client' : 'server';
+        for (const c of h3Cases) {
+          const r = await runH3Cell(h3, c, pair.client, pair.server);
+          results.push({ ...r, peer, role });
+          const extra = r.reason && r.status !== 'unavailable' ? ` — ${r.reason}` : '';
+          const took = r.durationMs ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : '';
+          process.stdout.write(
+            `  ${pair.label.padEnd(20)} ${c.name.padEnd(20)} ${CELL_TEXT[r.status]}${took}${extra}\n`,
+          );
+        }
+      }
+    }
   } finally {
     certs.cleanup();
     if (argv.keep) process.stdout.write(`kept ${root}\n`);
@@ -713,7 +742,7 @@ async function main(): Promise<number> {
   }
 
   const v = versions();
-  const caseCols = cases.map((c) => c.name);
+  const caseCols = [...cases, ...h3Cases].map((c) => c.name);
   process.stdout.write(`\n${textTable(rows, caseCols, results)}\n\n`);
   for (const n of notes(results, caseCols)) process.stdout.write(`${n}\n`);
   const elapsed = Math.round((performance.now() - t0) / 1000);

@@ -274,7 +274,11 @@ func runH3Client(args []string) int {
 	}
 	wg.Wait()
 	if len(errs) > 0 {
-		return fail("h3-client: %d of %d requests failed, first: %v", len(errs), len(paths), errs[0])
+		total := len(paths)
+		if *post != "" {
+			total++
+		}
+		return fail("h3-client: %d of %d requests failed, first: %v", len(errs), total, errs[0])
 	}
 	return 0
 }
