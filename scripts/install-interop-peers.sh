@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Interop peers, from the registries: aioquic (PyPI) in a virtualenv under
 # the quichex cache dir. test/interop finds it at the same place (or through
-# QUICHEX_AIOQUIC_PYTHON).
+# QUICHEX_AIOQUIC_PYTHON). Its HTTP/3 driver (test/interop/peers/aioquic_h3.py)
+# needs nothing more: aioquic.h3 and its QPACK (pylsqpack) come with aioquic.
 set -euo pipefail
 cache=${QUICHEX_CACHE:-$HOME/.cache/quichex}
 venv="$cache/venv-aioquic"
@@ -13,8 +14,9 @@ fi
 echo "aioquic $("$venv/bin/python" -c 'import aioquic; print(aioquic.__version__)') at $venv"
 
 # --- quic-go (Go module proxy): our driver test/interop/peers/quic-go, built
-# into $cache/bin/quicgo-peer. go.sum pins quic-go; rebuilt only when a source
-# file is newer than the binary.
+# into $cache/bin/quicgo-peer (hq-interop, and HTTP/3 through quic-go's http3
+# package, whose QPACK module comes from the proxy too). go.sum pins quic-go;
+# rebuilt only when a source file is newer than the binary.
 quicgo_src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/test/interop/peers/quic-go"
 quicgo_bin="$cache/bin/quicgo-peer"
 quicgo_go=$(command -v go || echo /usr/local/go/bin/go)
@@ -30,7 +32,8 @@ fi
 echo "quic-go $(cd "$quicgo_src" && "$quicgo_go" list -m -f '{{.Version}}' github.com/quic-go/quic-go) at $quicgo_bin"
 
 # --- quinn (crates.io): our driver test/interop/peers/quinn, built with cargo
-# into $cache/bin/quinn-peer. Cargo.lock pins quinn; rebuilt only when a source
+# into $cache/bin/quinn-peer (hq-interop, and HTTP/3 through the h3 and h3-quinn
+# crates). Cargo.lock pins quinn, h3 and h3-quinn; rebuilt only when a source
 # file is newer than the binary.
 quinn_src="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/test/interop/peers/quinn"
 quinn_bin="$cache/bin/quinn-peer"
@@ -47,4 +50,5 @@ if [ ! -x "$quinn_bin" ] ||
   cp "$quinn_target/release/quinn-peer" "$quinn_bin.tmp"
   mv "$quinn_bin.tmp" "$quinn_bin"
 fi
-echo "quinn $(awk '/^name = "quinn"$/{getline; gsub(/[^0-9.]/, ""); print}' "$quinn_src/Cargo.lock") at $quinn_bin"
+lock_version() { awk -v n="$1" '$0 == "name = \"" n "\"" {getline; gsub(/[^0-9.]/, ""); print}' "$quinn_src/Cargo.lock"; }
+echo "quinn $(lock_version quinn) (h3 $(lock_version h3), h3-quinn $(lock_version h3-quinn)) at $quinn_bin"

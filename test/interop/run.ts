@@ -2,6 +2,7 @@
  * The interop matrix: every peer × quichex's role × case, on loopback.
  *
  *   npm run interop [-- --peers a,b] [--cases x,y] [--roles client,server] [--full] [--keep]
+ *   npm run interop -- --h3 [--cross] [--peers a,b] [--cases h3-x,h3-y] [--roles …] [--keep]
  *
  * For each cell: serve freshly generated random files with the server
  * driver (wait for `READY <port>`), optionally put the impairment relay in
@@ -13,14 +14,15 @@
  * @module
  */
 import { execFileSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Config, type Connection, connect, listen, quicheVersion } from 'quichex';
 import { generateTestCerts, signCsr, type TestCerts } from '../support/certs.js';
+import { H3_CASES, H3_CI_CASES, H3_PEERS, h3Context, h3Pairs, runH3Cell, runH3Matrix } from './h3.js';
 import {
   aioquicPython,
   CASES,
@@ -47,6 +49,17 @@ import {
 } from './proc.js';
 import { type RelayCounters, startRelay } from './relay.js';
 import type { Side } from './sides.js';
+import {
+  errorLine,
+  makeWww,
+  seedFor,
+  sha256,
+  summarize,
+  tail,
+  unsupportedLine,
+  verifyFiles,
+  type Www,
+} from './www.js';
 
 type Status = 'pass' | 'fail' | 'unsupported' | 'unavailable';
 
@@ -76,7 +89,6 @@ interface CellResult {
 
 const READY_TIMEOUT_MS = 20_000;
 const DEFAULT_CASE_TIMEOUT_MS = 30_000;
-const TAIL_LINES = 30;
 
 // -- options ------------------------------------------------------------------------
 
@@ -87,6 +99,8 @@ const { values: argv } = parseArgs({
     roles: { type: 'string' },
     full: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    h3: { type: 'boolean', default: false },
+    cross: { type: 'boolean', default: false },
     'rebind-grace': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -102,6 +116,11 @@ if (argv.help) {
       '  roles: quichex as client (quichex → peer) and/or as server (peer → quichex)',
       '  --full: every case, and rewrite the table in INTEROP.md',
       '  --keep: keep the temp dir (files, downloads) for inspection',
+      '  --h3: the HTTP/3 matrix instead (README.md, "HTTP/3"); writes interop-h3-results.json',
+      `    h3 peers: ${H3_PEERS.map((p) => p.name).join(', ')}`,
+      `    h3 cases: ${H3_CASES.map((c) => c.name).join(', ')}`,
+      '  --cross: with --h3, every client × server among the peers (not only quichex against each)',
+      '  --h3 --cross --full: also rewrite the HTTP/3 table in INTEROP.md',
       '  --rebind-grace MS: let a rebound NAT mapping pass late datagrams for MS (diagnosis; default 0)',
       '',
     ].join('\n'),
@@ -118,61 +137,6 @@ function list(raw: string | undefined, all: readonly string[], what: string): st
   for (const p of picked)
     if (!all.includes(p)) throw new Error(`unknown ${what} ${p} (one of ${all.join(', ')})`);
   return picked;
-}
-
-// -- files --------------------------------------------------------------------------
-
-interface ServedFile {
-  name: string;
-  size: number;
-  sha256: string;
-}
-
-interface Www {
-  dir: string;
-  files: ServedFile[];
-}
-
-const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
-
-/** Writes the case's files (random bytes) into a fresh directory under `root`. */
-async function makeWww(root: string, c: CaseDef): Promise<Www> {
-  const dir = path.join(root, `www-${c.name}`);
-  await mkdir(dir, { recursive: true });
-  const sizes = c.files ?? [];
-  const width = String(sizes.length).length;
-  const files: ServedFile[] = [];
-  for (const [i, size] of sizes.entries()) {
-    const name = `f${String(i).padStart(width, '0')}-${size}`;
-    const data = randomBytes(size);
-    await writeFile(path.join(dir, name), data);
-    files.push({ name, size, sha256: sha256(data) });
-  }
-  return { dir, files };
-}
-
-/** What is wrong with the downloads in `out` (empty: all complete and intact). */
-async function verifyFiles(www: Www, out: string): Promise<string[]> {
-  const problems: string[] = [];
-  for (const f of www.files) {
-    const file = path.join(out, f.name);
-    try {
-      const st = await stat(file);
-      if (st.size !== f.size) {
-        problems.push(`${f.name}: ${st.size} of ${f.size} bytes`);
-        continue;
-      }
-      if (sha256(await readFile(file)) !== f.sha256) problems.push(`${f.name}: SHA-256 mismatch`);
-    } catch {
-      problems.push(`${f.name}: missing`);
-    }
-  }
-  return problems;
-}
-
-function summarize(problems: string[]): string {
-  if (problems.length <= 3) return problems.join('; ');
-  return `${problems.slice(0, 3).join('; ')}; … ${problems.length - 3} more of ${problems.length} files`;
 }
 
 // -- certificates ---------------------------------------------------------------------
@@ -206,33 +170,6 @@ interface RunContext {
   certs: TestCerts;
   big: { cert: string; key: string } | null;
   www: Map<string, Www>;
-}
-
-function tail(lines: readonly string[] | undefined, n = TAIL_LINES): string[] {
-  return lines ? lines.slice(-n) : [];
-}
-
-/** A stable 32-bit seed for a cell, so reruns impair the same datagrams. */
-function seedFor(...parts: string[]): number {
-  const digest = createHash('sha256').update(parts.join('/')).digest();
-  return digest.readUInt32BE(0);
-}
-
-/** The first stdout line (client, then server) that says something is unsupported. */
-function unsupportedLine(client: readonly string[], server: readonly string[]): string | null {
-  for (const [who, lines] of [
-    ['client', client],
-    ['server', server],
-  ] as const) {
-    const line = lines.find((l) => /\bunsupported\b/i.test(l));
-    if (line) return `${who}: ${line}`;
-  }
-  return null;
-}
-
-function errorLine(lines: readonly string[]): string | null {
-  const line = [...lines].reverse().find((l) => l.startsWith('ERROR'));
-  return line ?? null;
 }
 
 async function runDriverCell(
@@ -716,6 +653,26 @@ async function updateInteropMd(
 // -- main -----------------------------------------------------------------------------
 
 async function main(): Promise<number> {
+  if (argv.h3) {
+    return runH3Matrix({
+      peers: list(
+        argv.peers,
+        H3_PEERS.map((p) => p.name),
+        'peer',
+      ),
+      cases: list(
+        argv.cases,
+        H3_CASES.map((c) => c.name),
+        'case',
+      ),
+      roles: list(argv.roles, ['client', 'server'], 'role') as Role[],
+      cross: argv.cross ?? false,
+      keep: argv.keep ?? false,
+      resultsFile: path.join(REPO_ROOT, 'interop-h3-results.json'),
+      // Only a complete table replaces the one in INTEROP.md.
+      updateMd: (argv.full ?? false) && (argv.cross ?? false) && !argv.peers && !argv.roles && !argv.cases,
+    });
+  }
   const peerNames = list(
     argv.peers,
     PEERS.map((p) => p.name),
@@ -727,6 +684,8 @@ async function main(): Promise<number> {
   const peers = PEERS.filter((p) => peerNames.includes(p.name));
   const cases = CASES.filter((c) => caseNames.includes(c.name));
   const rows = rowsFor(peers, roles);
+  // The default run (no --cases) adds a few HTTP/3 cases, quichex against every peer's h3 driver.
+  const h3Cases = argv.cases ? [] : H3_CASES.filter((c) => H3_CI_CASES.includes(c.name));
 
   const root = await mkdtemp(path.join(tmpdir(), 'quichex-interop-'));
   const certs = generateTestCerts();
@@ -734,7 +693,7 @@ async function main(): Promise<number> {
   const results: CellResult[] = [];
   const t0 = performance.now();
   process.stdout.write(
-    `interop: ${rows.length} pairs × ${cases.length} cases (${cases.map((c) => c.name).join(', ')})\n`,
+    `interop: ${rows.length} pairs × ${cases.length + h3Cases.length} cases (${[...cases, ...h3Cases].map((c) => c.name).join(', ')})\n`,
   );
   try {
     for (const row of rows) {
@@ -752,6 +711,30 @@ async function main(): Promise<number> {
         }
       }
     }
+    if (h3Cases.length > 0) {
+      const h3 = h3Context(root, certs);
+      const pairs = h3Pairs(
+        H3_PEERS.filter((p) => peerNames.includes(p.name)),
+        roles,
+        false,
+      );
+      for (const pair of pairs) {
+        // In the table's terms: the row of the peer quichex met, in the role quichex took.
+        const quichexClient = pair.client.name === 'quichex';
+        const peer = quichexClient ? pair.server.name : pair.client.name;
+        const role: Role =
+          pair.server.name === pair.client.name ? roles[0]! : quichexClient ? 'client' : 'server';
+        for (const c of h3Cases) {
+          const r = await runH3Cell(h3, c, pair.client, pair.server);
+          results.push({ ...r, peer, role });
+          const extra = r.reason && r.status !== 'unavailable' ? ` — ${r.reason}` : '';
+          const took = r.durationMs ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : '';
+          process.stdout.write(
+            `  ${pair.label.padEnd(20)} ${c.name.padEnd(20)} ${CELL_TEXT[r.status]}${took}${extra}\n`,
+          );
+        }
+      }
+    }
   } finally {
     certs.cleanup();
     if (argv.keep) process.stdout.write(`kept ${root}\n`);
@@ -759,7 +742,7 @@ async function main(): Promise<number> {
   }
 
   const v = versions();
-  const caseCols = cases.map((c) => c.name);
+  const caseCols = [...cases, ...h3Cases].map((c) => c.name);
   process.stdout.write(`\n${textTable(rows, caseCols, results)}\n\n`);
   for (const n of notes(results, caseCols)) process.stdout.write(`${n}\n`);
   const elapsed = Math.round((performance.now() - t0) / 1000);

@@ -13,6 +13,9 @@
  *     [--retry] [--timeout SEC]      picks a free port, starts gtlsserver, prints READY <port>
  *   node test/interop/peers/ngtcp2.mjs client --host H --port P --ca CA --server-name N --out DIR
  *     [--timeout SEC] [--resume] [--zero-rtt] [--migrate] [--key-update] [--max-streams-wait] PATH...
+ *   node test/interop/peers/ngtcp2.mjs h3-server …     the HTTP/3 contract's server: `server` above
+ *   node test/interop/peers/ngtcp2.mjs h3-client --host H --port P --ca CA --server-name N --out DIR
+ *     [--timeout SEC] [--post FILE] PATH...          the HTTP/3 contract's client (no --cancel)
  *
  * The client prints RESUMED / ZERO_RTT / MIGRATED / KEY_UPDATE from what
  * gtlsclient's debug log shows (see {@link runClientDriver}); it exits 0 when
@@ -378,6 +381,61 @@ export async function runClientDriver(argv) {
   process.exit(0);
 }
 
+/**
+ * The client side of the HTTP/3 contract (README.md, "HTTP/3") on gtlsclient: the PATHs
+ * concurrently on one connection; `--post FILE` as `-m POST -d FILE` to /echo, saved as
+ * OUT/echo (gtlsclient sends its -d data with every request, so GETs and a POST together
+ * take two runs: the GETs, then the POST). `--cancel` is out of reach: gtlsclient cannot
+ * abandon a request, so it prints `CANCELLED unsupported …` and fails.
+ */
+export async function runH3ClientDriver(argv) {
+  const { values: o, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string' },
+      ca: { type: 'string' },
+      'server-name': { type: 'string', default: 'localhost' },
+      out: { type: 'string' },
+      timeout: { type: 'string', default: '60' },
+      post: { type: 'string' },
+      cancel: { type: 'boolean', default: false },
+      h3: { type: 'boolean', default: true },
+    },
+  });
+  if (o.cancel) {
+    process.stdout.write('CANCELLED unsupported (gtlsclient cannot abandon a request)\n');
+    driverFail('--cancel is not supported by gtlsclient');
+  }
+  const port = Number(o.port);
+  if (!Number.isInteger(port) || port <= 0) driverFail('missing --port');
+  if (!o.out) driverFail('missing --out');
+  if (positionals.length === 0 && !o.post) driverFail('no PATH and no --post');
+  const deadline = Date.now() + Number(o.timeout) * 1000;
+  const out = path.resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  const base = { host: o.host, port, out, serverName: o['server-name'], idleTimeout: '15s' };
+  const runs = [];
+  if (positionals.length > 0) runs.push(ngtcp2ClientCommand({ ...base, paths: positionals }));
+  if (o.post) {
+    const cmd = ngtcp2ClientCommand({ ...base, paths: ['/echo'] });
+    runs.push({ ...cmd, args: ['-m', 'POST', `--data=${path.resolve(o.post)}`, ...cmd.args] });
+  }
+  for (const cmd of runs) {
+    const left = deadline - Date.now();
+    if (left <= 0) driverFail(`timed out after ${o.timeout}s`);
+    const r = await runCollecting(cmd, left, () => false);
+    if (r.timedOut) driverFail(`timed out after ${o.timeout}s (gtlsclient killed)`);
+    if (r.code !== 0) driverFail(`gtlsclient exited with ${r.code ?? r.signal}`);
+  }
+  const names = positionals.map((p) => path.posix.basename(p.split('?')[0]) || 'index.html');
+  if (o.post) names.push('echo');
+  const missing = names.filter((n) => !existsSync(path.join(out, n)));
+  if (missing.length > 0) driverFail(`gtlsclient saved no file for ${missing.join(', ')}`);
+  process.exit(0);
+}
+
 /** The server side of the contract on gtlsserver: a free port, READY once it is bound, SIGTERM ends it. */
 export async function runServerDriver(argv) {
   const { values: o } = parseArgs({
@@ -390,6 +448,7 @@ export async function runServerDriver(argv) {
       root: { type: 'string' },
       retry: { type: 'boolean', default: false },
       timeout: { type: 'string', default: '120' },
+      h3: { type: 'boolean', default: true }, // gtlsserver speaks HTTP/3 only
     },
   });
   if (!o.cert || !o.key || !o.root) driverFail('--cert, --key and --root are required');
@@ -447,7 +506,16 @@ if (isMain) {
   const [role, ...rest] = process.argv.slice(2);
   if (!ngtcp2Available())
     driverFail(`${GTLSSERVER} / ${GTLSCLIENT} missing: apt-get install ngtcp2-server ngtcp2-client`);
-  const run = role === 'server' ? runServerDriver : role === 'client' ? runClientDriver : null;
-  if (run === null) driverFail(`usage: ngtcp2.mjs server|client [options] (got ${JSON.stringify(role)})`);
+  // gtlsserver speaks HTTP/3 only, so `h3-server` is `server` (without --retry it is the HTTP/3
+  // contract's server, minus POST /echo and GOAWAY: gtlsserver has neither).
+  const drivers = {
+    server: runServerDriver,
+    client: runClientDriver,
+    'h3-server': runServerDriver,
+    'h3-client': runH3ClientDriver,
+  };
+  const run = Object.hasOwn(drivers, role) ? drivers[role] : null;
+  if (run === null)
+    driverFail(`usage: ngtcp2.mjs server|client|h3-server|h3-client [options] (got ${JSON.stringify(role)})`);
   run(rest).catch((err) => driverFail(err instanceof Error ? err.message : String(err)));
 }

@@ -6,6 +6,12 @@
 //	quicgo-peer server --host H --port P --cert CERT --key KEY --root DIR [--retry] [--timeout SEC]
 //	quicgo-peer client --host H --port P --ca CA --server-name NAME --out DIR [--timeout SEC]
 //	                   [--resume] [--zero-rtt] [--migrate] [--key-update] [--max-streams-wait] PATH...
+//	quicgo-peer h3-server --host H --port P --cert CERT --key KEY --root DIR [--timeout SEC]
+//	quicgo-peer h3-client --host H --port P --ca CA --server-name NAME --out DIR [--timeout SEC]
+//	                      [--post FILE] [--cancel] PATH...
+//
+// The h3-* subcommands speak HTTP/3 (ALPN "h3") through quic-go's http3
+// package (h3.go).
 package main
 
 import (
@@ -28,13 +34,17 @@ func main() {
 		os.Exit(runServer(os.Args[2:]))
 	case "client":
 		os.Exit(runClient(os.Args[2:]))
+	case "h3-server":
+		os.Exit(runH3Server(os.Args[2:]))
+	case "h3-client":
+		os.Exit(runH3Client(os.Args[2:]))
 	default:
 		usage()
 	}
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: quicgo-peer server|client [flags] (see test/interop/README.md)")
+	fmt.Fprintln(os.Stderr, "usage: quicgo-peer server|client|h3-server|h3-client [flags] (see test/interop/README.md)")
 	fmt.Println("ERROR usage: expected subcommand server or client")
 	os.Exit(1)
 }

@@ -8,18 +8,30 @@
  *
  *   node test/interop/peers/quichex/h3.mjs server --host 127.0.0.1 --port 0 \
  *     --cert CERT --key KEY --root DIR [--retry] [--timeout SEC]
- *       Answers GET with 200 and the file's bytes, 404 otherwise; session
- *       tickets and 0-RTT on; --retry demands a Retry round-trip. Prints
- *       `READY <port>`; runs until SIGTERM (exit 0) or --timeout. Logs one
- *       stderr line per connection: `handshake resumed=… early_data=…`.
+ *       Answers GET with 200 and the file's bytes (content-length set), 404
+ *       otherwise; POST /echo with 200, streaming the request body back as it
+ *       arrives; session tickets and 0-RTT on; --retry demands a Retry
+ *       round-trip. Prints `READY <port>`; runs until --timeout or SIGTERM:
+ *       then it sends GOAWAY on every connection (prints `GOAWAY sent`), lets
+ *       the requests in flight finish, waits (at most 15 s) for the clients
+ *       to close, and exits 0. Logs one stderr line per connection:
+ *       `handshake resumed=… early_data=…`.
  *   node test/interop/peers/quichex/h3.mjs client --host H --port P --ca CA \
- *     --server-name localhost --out DIR [--timeout SEC] [--resume] [--zero-rtt] PATH...
+ *     --server-name localhost --out DIR [--timeout SEC] [--resume] [--zero-rtt]
+ *     [--post FILE] [--cancel] PATH...
  *       GETs every PATH concurrently on one connection, saves each body to
  *       DIR/<basename>; exits 0 when every response completed with status
- *       200, else prints `ERROR <reason>` and exits 1. --resume / --zero-rtt:
+ *       200, else prints `ERROR <reason>` and exits 1. --post FILE: also
+ *       POSTs FILE's bytes to /echo and saves the answer as DIR/echo.
+ *       --cancel: GETs the first PATH alone, cancels it (STOP_SENDING with
+ *       H3_REQUEST_CANCELLED) once its first body bytes arrive, prints
+ *       `CANCELLED true`, then GETs the rest. --resume / --zero-rtt:
  *       the first PATH on a first connection, the rest on a second that
  *       resumes it (0-RTT requests with --zero-rtt); prints RESUMED / ZERO_RTT.
  *       --migrate and --key-update print `… unsupported`.
+ *
+ * This follows the HTTP/3 driver contract of test/interop/README.md (`--h3`
+ * is accepted and ignored: this driver speaks nothing else).
  *
  * ALPN `h3`. Diagnostics go to stderr (`H3_DEBUG=1` for more); stdout
  * carries only READY / ERROR.
@@ -38,6 +50,10 @@ const CID_LEN = 16;
 const SPARE_SCIDS = 2;
 /** HTTP/3 H3_NO_ERROR, for closing the connection when done. */
 const H3_NO_ERROR = 0x100;
+/** H3_REQUEST_CANCELLED, for abandoning a response (--cancel). */
+const H3_REQUEST_CANCELLED = 0x10c;
+/** How long a SIGTERM'd server waits for its clients after GOAWAY. */
+const SHUTDOWN_GRACE_MS = 15_000;
 const UINT64_MAX = (1n << 64n) - 1n;
 const { QUICHE_H3_ERR_DONE, QUICHE_H3_ERR_STREAM_BLOCKED, QUICHE_H3_TRANSPORT_ERR_STREAM_LIMIT } =
   q.QuicheH3Error;
@@ -66,6 +82,9 @@ const { values: opts, positionals } = parseArgs({
     migrate: { type: 'boolean', default: false },
     'key-update': { type: 'boolean', default: false },
     'max-streams-wait': { type: 'boolean', default: false }, // requests always wait for stream credit
+    post: { type: 'string' },
+    cancel: { type: 'boolean', default: false },
+    h3: { type: 'boolean', default: true }, // the HTTP/3 contract's mode flag: always the case here
   },
 });
 const [mode, ...paths] = positionals;
@@ -427,19 +446,42 @@ async function runServer() {
     tokenLen: new BigUint64Array(1),
   };
 
-  /** Per-connection responses still being written: stream id -> { headers, sent, body, off }. */
+  /**
+   * Per-connection responses still being written: stream id -> { headers, sent, chunks, off, fin }.
+   * `chunks` is the body still to send (a file: one chunk; the echo: what arrived so far), `fin`
+   * whether it is complete; `chunks === null` means a response without a body.
+   */
   const responses = new WeakMap();
+  /** Per-connection highest request stream id seen (for GOAWAY). */
+  const highest = new WeakMap();
 
-  const respond = (c, id, headers, body) => {
-    responses.get(c).set(id, { headers: headerList(headers), sent: false, body, off: 0 });
+  const respond = (c, id, headers, body, fin = true) => {
+    const chunks = body === null ? null : body.length > 0 ? [body] : [];
+    responses.get(c).set(id, { headers: headerList(headers), sent: false, chunks, off: 0, fin });
   };
+
+  /** Connections that still have to send GOAWAY (the control stream can be blocked for a moment). */
+  const goaways = new Set();
 
   /** Writes pending responses as far as flow control allows; the last body bytes carry FIN. */
   const pump = (c) => {
+    if (goaways.has(c)) {
+      // The first id it will not process: every request seen so far goes through.
+      const rc = q.quiche_h3_send_goaway(c.h3, c.conn, (highest.get(c) ?? -4) + 4);
+      if (!RETRY_LATER.has(rc)) goaways.delete(c);
+      if (rc < 0 && !RETRY_LATER.has(rc)) log(`send_goaway failed with ${rc}`);
+    }
     const pending = responses.get(c);
     for (const [id, r] of pending) {
       if (!r.sent) {
-        const rc = q.quiche_h3_send_response(c.h3, c.conn, id, r.headers, r.headers.length, r.body === null);
+        const rc = q.quiche_h3_send_response(
+          c.h3,
+          c.conn,
+          id,
+          r.headers,
+          r.headers.length,
+          r.chunks === null,
+        );
         if (RETRY_LATER.has(rc)) continue;
         if (rc < 0) {
           log(`stream ${id}: send_response failed with ${rc}`);
@@ -447,22 +489,36 @@ async function runServer() {
           continue;
         }
         r.sent = true;
-        if (r.body === null) {
+        if (r.chunks === null) {
           pending.delete(id);
           continue;
         }
       }
-      const rest = r.body.length - r.off;
-      const chunk = rest > 0 ? r.body.subarray(r.off) : NO_BYTES;
-      const n = q.quiche_h3_send_body(c.h3, c.conn, id, chunk, rest, true);
-      if (n === QUICHE_H3_ERR_DONE || RETRY_LATER.has(n)) continue;
-      if (n < 0) {
-        log(`stream ${id}: send_body failed with ${n}`);
-        pending.delete(id);
-        continue;
+      for (;;) {
+        const head = r.chunks[0];
+        if (head === undefined && !r.fin) break; // the echo waits for more request body
+        const last = r.fin && r.chunks.length <= 1;
+        const rest = head === undefined ? 0 : head.length - r.off;
+        const chunk = rest > 0 ? head.subarray(r.off) : NO_BYTES;
+        const n = q.quiche_h3_send_body(c.h3, c.conn, id, chunk, rest, last);
+        if (n === QUICHE_H3_ERR_DONE || RETRY_LATER.has(n)) break;
+        if (n < 0) {
+          // STREAM_STOPPED: the client cancelled (STOP_SENDING); anything else is worth a line.
+          if (n === q.QuicheH3Error.QUICHE_H3_TRANSPORT_ERR_STREAM_STOPPED)
+            debug(`stream ${id}: stopped by the client`);
+          else log(`stream ${id}: send_body failed with ${n}`);
+          pending.delete(id);
+          break;
+        }
+        r.off += n;
+        if (head !== undefined && r.off < head.length) break; // no more room for now
+        r.chunks.shift();
+        r.off = 0;
+        if (last) {
+          pending.delete(id);
+          break;
+        }
       }
-      r.off += n;
-      if (r.off === r.body.length) pending.delete(id);
     }
   };
 
@@ -472,6 +528,21 @@ async function runServer() {
       const h = readHeaders(ev);
       const method = h.get(':method');
       const reqPath = h.get(':path') ?? '';
+      if (id > (highest.get(c) ?? -1)) highest.set(c, id);
+      if (method === 'POST' && reqPath.split('?')[0] === '/echo') {
+        debug(`stream ${id}: POST /echo`);
+        respond(
+          c,
+          id,
+          [
+            [':status', '200'],
+            ['server', 'quichex-h3'],
+          ],
+          new Uint8Array(0),
+          false,
+        );
+        return;
+      }
       const file = method === 'GET' || method === 'HEAD' ? resolveFile(root, reqPath) : null;
       debug(`stream ${id}: ${method} ${reqPath} -> ${file ? 200 : 404}`);
       if (file === null) {
@@ -500,7 +571,14 @@ async function runServer() {
         );
       }
     } else if (type === QUICHE_H3_EVENT_DATA) {
-      c.recvBody(id, () => undefined); // request bodies are not used
+      // The echo's body grows as the request's arrives; other request bodies are dropped.
+      const r = responses.get(c)?.get(id);
+      c.recvBody(id, (chunk) => {
+        if (r?.chunks && !r.fin) r.chunks.push(Uint8Array.from(chunk));
+      });
+    } else if (type === QUICHE_H3_EVENT_FINISHED) {
+      const r = responses.get(c)?.get(id);
+      if (r) r.fin = true;
     } else if (type === QUICHE_H3_EVENT_RESET) {
       responses.get(c)?.delete(id);
     }
@@ -602,6 +680,7 @@ async function runServer() {
           debug(`connection from ${rinfo.address}:${rinfo.port} closed: ${why}`);
           for (const k of keys) byCid.delete(k);
           live.delete(closed);
+          goaways.delete(closed);
         },
       });
       responses.set(c, new Map());
@@ -620,7 +699,25 @@ async function runServer() {
     for (const c of live) c.close();
     setTimeout(() => process.exit(0), 200);
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  /** GOAWAY letting through every request seen so far; the clients close once they are done. */
+  const shutDown = (why) => {
+    if (stopping) return;
+    stopping = true;
+    log(`shutting down gracefully (${why})`);
+    for (const c of live) {
+      goaways.add(c);
+      c.process();
+    }
+    process.stdout.write('GOAWAY sent\n');
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+    const wait = setInterval(() => {
+      if (live.size > 0 && Date.now() < deadline) return;
+      clearInterval(wait);
+      for (const c of live) c.close();
+      setTimeout(() => process.exit(0), 200);
+    }, 50);
+  };
+  process.on('SIGTERM', () => shutDown('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   setTimeout(() => stop(`--timeout ${timeoutSec}s`), timeoutSec * 1000).unref();
   process.stdout.write(`READY ${port}\n`);
@@ -629,13 +726,19 @@ async function runServer() {
 // -- client -------------------------------------------------------------------------
 
 /**
- * One connection: GETs `list` concurrently and saves the bodies. Resolves
- * once every response completed and the connection closed; rejects with the
- * reason otherwise. `session` resumes an earlier connection's TLS session;
+ * One connection: sends the requests of `list` concurrently (a path string is a GET saved to
+ * OUT/<basename>; `{ post: bytes }` POSTs to /echo, saved as OUT/echo) and saves the bodies.
+ * With `cancel`, `cancel` (a path) goes first and alone: it is abandoned (STOP_SENDING with
+ * H3_REQUEST_CANCELLED) once its first body bytes arrive, `CANCELLED true` is printed, and only
+ * then do the others go out. Resolves once every response completed and the connection closed;
+ * rejects with the reason otherwise. `session` resumes an earlier connection's TLS session;
  * with `earlyData` the requests go as 0-RTT.
  * @returns {Promise<{ session: Uint8Array | null, resumed: boolean, earlyData: string }>}
  */
-async function fetchAll(list, { host, port, serverName, out, config, session = null, earlyData = false }) {
+async function fetchAll(
+  list,
+  { host, port, serverName, out, config, session = null, earlyData = false, cancel = null },
+) {
   const socket = await bindSocket(isIP(host) === 6 ? '::' : '0.0.0.0', 0);
   const local = q.encodeSockaddr(socket.address().address, socket.address().port);
   const peer = q.encodeSockaddr(host, port);
@@ -646,34 +749,76 @@ async function fetchAll(list, { host, port, serverName, out, config, session = n
     log('the session was not usable');
 
   const authority = `${serverName}:${port}`;
-  /** Requests not sent yet (no stream credit), in order. */
-  const queue = [...list];
-  /** stream id -> { path, file, fd, status, bytes, done, error } */
+  const job = (item) =>
+    typeof item === 'string'
+      ? { method: 'GET', path: item, save: path.posix.basename(item.split('?')[0]) || 'index.html' }
+      : { method: 'POST', path: '/echo', save: 'echo', body: item.post };
+  /** Requests not sent yet (no stream credit, or waiting for the cancelled one), in order. */
+  const queue = cancel === null ? list.map(job) : [{ ...job(cancel), save: null, cancel: true }];
+  const later = cancel === null ? [] : list.map(job);
+  const total = queue.length + later.length;
+  /** stream id -> { path, file, fd, status, bytes, done, error, upload, cancel } */
   const requests = new Map();
   let finished = false;
   let result = { session: null, resumed: false, earlyData: 'none' };
 
   const sendRequests = (c) => {
     while (queue.length > 0) {
-      const p = queue[0];
-      const headers = headerList([
-        [':method', 'GET'],
+      const j = queue[0];
+      const pairs = [
+        [':method', j.method],
         [':scheme', 'https'],
         [':authority', authority],
-        [':path', p],
+        [':path', j.path],
         ['user-agent', 'quichex-h3'],
-      ]);
-      const id = Number(q.quiche_h3_send_request(c.h3, c.conn, headers, headers.length, true));
+      ];
+      if (j.body) pairs.push(['content-length', String(j.body.length)]);
+      const headers = headerList(pairs);
+      const id = Number(q.quiche_h3_send_request(c.h3, c.conn, headers, headers.length, !j.body));
       if (RETRY_LATER.has(id)) return;
       queue.shift();
+      const label = `${j.method} ${j.path}`;
       if (id < 0) {
-        requests.set(-requests.size - 1, { path: p, bytes: 0, done: true, error: `send_request: ${id}` });
+        requests.set(-requests.size - 1, { path: label, bytes: 0, done: true, error: `send_request: ${id}` });
         continue;
       }
-      const file = path.join(out, path.posix.basename(p.split('?')[0]) || 'index.html');
-      const r = { path: p, file, fd: openSync(file, 'w'), status: null, bytes: 0, done: false, error: null };
+      const file = j.save === null ? null : path.join(out, j.save);
+      const r = {
+        path: label,
+        file,
+        fd: file === null ? null : openSync(file, 'w'),
+        status: null,
+        length: null,
+        bytes: 0,
+        done: false,
+        error: null,
+        upload: j.body ? { body: j.body, off: 0 } : null,
+        cancel: j.cancel ?? false,
+      };
       requests.set(id, r);
-      debug(`stream ${id}: GET ${p}${q.quiche_conn_is_in_early_data(c.conn) ? ' (0-RTT)' : ''}`);
+      debug(`stream ${id}: ${label}${q.quiche_conn_is_in_early_data(c.conn) ? ' (0-RTT)' : ''}`);
+    }
+  };
+
+  /** Request bodies (the POST), as far as flow control allows; the last bytes carry FIN. */
+  const sendBodies = (c) => {
+    for (const [id, r] of requests) {
+      const u = r.upload;
+      if (!u || r.done) continue;
+      while (u.off < u.body.length || u.off === 0) {
+        const rest = u.body.length - u.off;
+        const chunk = rest > 0 ? u.body.subarray(u.off) : NO_BYTES;
+        const n = q.quiche_h3_send_body(c.h3, c.conn, id, chunk, rest, true);
+        if (n === QUICHE_H3_ERR_DONE || RETRY_LATER.has(n)) break;
+        if (n < 0) {
+          settle(r, `send_body: ${n}`);
+          break;
+        }
+        u.off += n;
+        if (n === 0 && rest === 0) break;
+        if (n < rest) break;
+      }
+      if (u.off >= u.body.length) r.upload = null;
     }
   };
 
@@ -681,22 +826,45 @@ async function fetchAll(list, { host, port, serverName, out, config, session = n
     if (r.done) return;
     r.done = true;
     r.error = error;
-    closeSync(r.fd);
+    if (r.fd !== null) closeSync(r.fd);
+    r.fd = null;
   };
 
   const onEvent = (c, type, id, ev) => {
     const r = requests.get(id);
-    if (type === 'ready' || r === undefined) return;
+    if (type === 'ready' || r === undefined || r.done) return;
     if (type === QUICHE_H3_EVENT_HEADERS) {
-      r.status = readHeaders(ev).get(':status') ?? null;
+      const h = readHeaders(ev);
+      r.status = h.get(':status') ?? null;
+      const length = h.get('content-length');
+      r.length = length === undefined ? null : Number(length);
       debug(`stream ${id}: status ${r.status}`);
     } else if (type === QUICHE_H3_EVENT_DATA) {
       c.recvBody(id, (chunk) => {
-        writeSync(r.fd, chunk);
+        if (r.fd !== null) writeSync(r.fd, chunk);
         r.bytes += chunk.length;
       });
+      if (r.cancel && r.bytes > 0) {
+        // Abandon the response: STOP_SENDING (our request side is finished already).
+        const rc = q.quiche_conn_stream_shutdown(
+          c.conn,
+          id,
+          q.QuicheShutdown.QUICHE_SHUTDOWN_READ,
+          H3_REQUEST_CANCELLED,
+        );
+        if (rc < 0) log(`stream ${id}: stream_shutdown failed with ${rc}`);
+        r.cancelled = true;
+        settle(r, null);
+        log(`cancelled ${r.path} after ${r.bytes} bytes`);
+        process.stdout.write('CANCELLED true\n');
+        queue.push(...later.splice(0));
+      }
     } else if (type === QUICHE_H3_EVENT_FINISHED) {
-      settle(r, r.status === '200' ? null : `status ${r.status}`);
+      let error = r.status === '200' ? null : `status ${r.status}`;
+      if (error === null && r.length !== null && r.length !== r.bytes)
+        error = `${r.bytes} of ${r.length} bytes`;
+      if (r.cancel && error === null) error = 'the response ended before it could be cancelled';
+      settle(r, error);
     } else if (type === QUICHE_H3_EVENT_RESET) {
       settle(r, 'stream reset by the server');
     }
@@ -710,17 +878,18 @@ async function fetchAll(list, { host, port, serverName, out, config, session = n
       socket.close();
       const failed = [...requests.values()].filter((r) => r.error !== null || !r.done);
       for (const r of failed) {
-        if (!r.done) closeSync(r.fd);
+        if (r.fd !== null) closeSync(r.fd);
         if (r.file) rmSync(r.file, { force: true }); // no partial or error bodies
       }
-      if (!finished || failed.length > 0 || queue.length > 0) {
+      const unsent = queue.length + later.length;
+      if (!finished || failed.length > 0 || unsent > 0) {
         const first = failed[0];
         const detail = first
           ? `${first.path}: ${first.error ?? `incomplete after ${first.bytes} bytes`}`
           : '';
         reject(
           new Error(
-            `connection closed (${why}) with ${failed.length + queue.length} of ${list.length} requests failed ${detail}`,
+            `connection closed (${why}) with ${failed.length + unsent} of ${total} requests failed ${detail}`,
           ),
         );
         return;
@@ -737,7 +906,9 @@ async function fetchAll(list, { host, port, serverName, out, config, session = n
       onEvent,
       onTick: (h) => {
         sendRequests(h);
-        if (finished || queue.length > 0 || [...requests.values()].some((r) => !r.done)) return;
+        sendBodies(h);
+        const busy = queue.length > 0 || later.length > 0 || [...requests.values()].some((r) => !r.done);
+        if (finished || busy) return;
         finished = true;
         result = {
           session: h.session(),
@@ -761,7 +932,8 @@ async function runClient() {
   const serverName = opts['server-name'];
   const out = path.resolve(required('out'));
   const timeoutSec = seconds('timeout', 60);
-  if (paths.length === 0) fail('no PATH to download');
+  if (paths.length === 0 && !opts.post) fail('no PATH to download and no --post');
+  if (opts.cancel && paths.length === 0) fail('--cancel needs a PATH');
   if (isIP(host) === 0) fail(`--host must be an IP address, got ${host}`);
   mkdirSync(out, { recursive: true });
   setTimeout(() => fail(`timed out after ${timeoutSec}s`), timeoutSec * 1000).unref();
@@ -773,9 +945,12 @@ async function runClient() {
   if (opts.migrate) process.stdout.write('MIGRATED unsupported (h3.mjs does not migrate)\n');
 
   if (!resume) {
-    await fetchAll(paths, where);
+    const list = opts.cancel ? paths.slice(1) : [...paths];
+    if (opts.post) list.push({ post: readFileSync(opts.post) });
+    await fetchAll(list, { ...where, cancel: opts.cancel ? paths[0] : null });
     process.exit(0);
   }
+  if (opts.post || opts.cancel) fail('--post and --cancel cannot be combined with --resume / --zero-rtt');
   const first = await fetchAll(paths.slice(0, 1), where);
   if (!first.session) log('no session ticket arrived on the first connection');
   const second = await fetchAll(paths.slice(1), {

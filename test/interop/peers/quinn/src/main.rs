@@ -8,6 +8,8 @@
 //! quinn-peer client --host H --port P --ca CA --server-name N --out DIR [--timeout S]
 //!                   [--resume] [--zero-rtt] [--migrate] [--key-update] [--max-streams-wait] PATH...
 //! ```
+//!
+//! and HTTP/3 (ALPN `h3`, subcommands `h3-server` / `h3-client`) in the `h3` module.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -30,6 +32,8 @@ use rustls::{DigitallySignedStruct, NamedGroup, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use tokio::task::JoinSet;
+
+mod h3;
 
 const ALPN: &[u8] = b"hq-interop";
 /// Stream reset code for unknown paths (hq-interop convention used by the matrix).
@@ -98,7 +102,7 @@ fn need<T: Clone>(v: &Option<T>, name: &str) -> Result<T, String> {
     v.clone().ok_or_else(|| format!("missing {name}"))
 }
 
-const USAGE: &str = "usage: quinn-peer server --host H --port P --cert C --key K --root DIR [--retry] [--timeout S]\n       quinn-peer client --host H --port P --ca CA --server-name N --out DIR [--timeout S] [--resume] [--zero-rtt] [--migrate] [--key-update] PATH...";
+const USAGE: &str = "usage: quinn-peer server --host H --port P --cert C --key K --root DIR [--retry] [--timeout S]\n       quinn-peer client --host H --port P --ca CA --server-name N --out DIR [--timeout S] [--resume] [--zero-rtt] [--migrate] [--key-update] PATH...\n       quinn-peer h3-server|h3-client ... (HTTP/3, see test/interop/README.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -106,6 +110,19 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
+    if mode == "h3-server" || mode == "h3-client" {
+        return match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt.block_on(h3::h3_main(&mode, &args[1..])),
+            Err(e) => {
+                println!("ERROR runtime: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let opts = match parse_args(&args[1..]) {
         Ok(o) => o,
         Err(e) => {
