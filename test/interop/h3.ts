@@ -2,7 +2,7 @@
  * The HTTP/3 mode of the interop matrix (`npm run interop -- --h3`): drivers
  * that follow the HTTP/3 contract of README.md, the h3-* cases, and their
  * runner. Every peer takes both roles; by default each peer meets quichex
- * (its h3 driver, `peers/quichex/h3.mjs`, until the CLI takes over), and with
+ * (its h3 driver on @quichex/h3, `peers/quichex/h3-fetch.mjs`), and with
  * `--cross` every client meets every server, quichex or not.
  *
  * @module
@@ -52,22 +52,22 @@ export interface H3Side {
 }
 
 const INSTALL = 'run `bash scripts/install-interop-peers.sh`';
-const QUICHEX_H3 = path.join(PEERS_DIR, 'quichex', 'h3.mjs');
-const quichexDist = path.join(REPO_ROOT, 'packages/quichex/dist/index.js');
+const QUICHEX_H3 = path.join(PEERS_DIR, 'quichex', 'h3-fetch.mjs');
+const h3Dist = path.join(REPO_ROOT, 'packages/h3/dist/index.js');
 
 function binary(file: string): () => string | null {
   return () => (existsSync(file) ? null : `no ${file}: ${INSTALL}`);
 }
 
 /**
- * The HTTP/3 drivers. quichex's is `peers/quichex/h3.mjs` (quiche's h3 through
- * @quichex/ffi); `quichex serve --h3` / `quichex get --h3` replace it by
- * changing `argv` here.
+ * The HTTP/3 drivers. quichex's is `peers/quichex/h3-fetch.mjs`: @quichex/h3's
+ * `serve()` and `fetch()` (the CLI's `serve --h3` / `get --h3` sit on the same
+ * two functions).
  */
 export const H3_PEERS: readonly H3Side[] = [
   {
     name: 'quichex',
-    unavailable: () => (existsSync(quichexDist) ? null : 'quichex is not built: run `npm run build`'),
+    unavailable: () => (existsSync(h3Dist) ? null : '@quichex/h3 is not built: run `npm run build`'),
     argv: (role) => [process.execPath, QUICHEX_H3, role, '--h3'],
   },
   {

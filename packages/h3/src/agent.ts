@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Config, type ConfigOptions, type ConnectOptions, type Connection, connect, type Pem } from 'quichex';
+import { Config, type ConfigOptions, type Connection, type ConnectOptions, connect, type Pem } from 'quichex';
 import { H3ErrorCode } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { type FieldList, field, regularFields } from './headers.js';
@@ -203,6 +203,8 @@ export class Agent {
           return { session: pooled.session, origin };
         } finally {
           pool.dialing--;
+          // Requests that waited for this dial find the connection, or dial themselves.
+          this.#wakeWaiting(pool);
         }
       }
       await new Promise<void>((resolve, reject) => {
@@ -226,7 +228,10 @@ export class Agent {
       ...(ticket ? { session: ticket, earlyData: earlyData && this.#earlyData } : {}),
       application: (core, wake) => {
         session = new H3Session(core, wake, 'client', {
-          onGoaway: () => this.#wakeWaiting(pool),
+          onGoaway: () => {
+            this.#wakeWaiting(pool);
+            if (pooled) this.#retireIfDrained(pooled);
+          },
           onStreamDone: () => pooled && this.#streamDone(pooled, pool),
           onClose: () => {
             if (pooled) {
@@ -253,9 +258,19 @@ export class Agent {
     p.conn.ref();
   }
 
+  /** A connection that received GOAWAY closes once its last request is done, as the server expects. */
+  #retireIfDrained(p: Pooled): void {
+    if (!p.session.goingAway || p.session.active > 0 || p.session.closed) return;
+    if (p.idleTimer) clearTimeout(p.idleTimer);
+    p.idleTimer = null;
+    p.conn.ref();
+    void p.conn.close({ errorCode: H3ErrorCode.H3_NO_ERROR });
+  }
+
   /** A request of `p` ended: a waiting request may take its place; an unused connection idles. */
   #streamDone(p: Pooled, pool: Pool): void {
     this.#wakeWaiting(pool);
+    this.#retireIfDrained(p);
     if (p.session.active > 0 || p.session.closed || p.idleTimer) return;
     p.conn.unref();
     p.idleTimer = setTimeout(() => {

@@ -113,15 +113,18 @@ export class H3Server {
   }
 
   /**
-   * Sends GOAWAY on every connection, lets the requests in flight finish
-   * (at most `gracePeriod` ms), then closes the connections and the socket.
+   * Sends GOAWAY on every connection, lets the requests in flight finish and
+   * their responses reach the clients, which then close their connections
+   * (all within `gracePeriod` ms), then closes what is left and the socket.
    * Idempotent.
    */
   close(options: { gracePeriod?: number } = {}): Promise<void> {
     this.#closing ??= (async () => {
       for (const session of this.#sessions) session.goaway();
       const deadline = performance.now() + (options.gracePeriod ?? this.#gracePeriod);
-      while (performance.now() < deadline && [...this.#sessions].some((s) => s.active > 0)) {
+      // A response handed to quiche may still be in its send buffer: wait for
+      // the clients, which close once their last response arrived.
+      while (performance.now() < deadline && [...this.#sessions].some((s) => !s.closed)) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       await this.listener.close();

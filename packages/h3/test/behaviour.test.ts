@@ -127,7 +127,7 @@ describe('GOAWAY and shutdown', () => {
     const first = fetch(base, { agent }).then((r) => r.text());
     await started.promise;
     const closed = server.close();
-    await new Promise((r) => setTimeout(r, 50)); // GOAWAY arrives
+    await new Promise((r) => setTimeout(r, 300)); // GOAWAY arrives (one round trip; ample under load)
     // The draining connection is not used: a new one is dialled, which the
     // closing server refuses.
     const second = await fetch(`${base}/2`, { agent }).catch((e: unknown) => e);
@@ -137,6 +137,37 @@ describe('GOAWAY and shutdown', () => {
     expect(await first).toBe('drained');
     await closed;
     expect(agent.connections().get(origin) ?? 0).toBe(0);
+  });
+});
+
+describe('graceful close mid-transfer', () => {
+  it('responses streaming when close() begins all arrive complete, and the first requests share the first dial', async () => {
+    const { server, base } = await start(() => {
+      let left = 3 * 1024 * 1024;
+      return new Response(
+        new ReadableStream({
+          pull: async (c) => {
+            await new Promise((r) => setTimeout(r, 10));
+            if (left <= 0) c.close();
+            else {
+              c.enqueue(new Uint8Array(32 * 1024));
+              left -= 32 * 1024;
+            }
+          },
+        }),
+      );
+    }, 10_000);
+    // Three requests before any connection exists, one connection allowed:
+    // the second and third wait for the first dial, then share it.
+    const agent = agentWith({ maxConnectionsPerOrigin: 1 });
+    const sizes = [1, 2, 3].map(() =>
+      fetch(base, { agent })
+        .then((r) => r.arrayBuffer())
+        .then((b) => b.byteLength),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    await server.close();
+    expect(await Promise.all(sizes)).toEqual([3, 3, 3].map((n) => n * 1024 * 1024));
   });
 });
 
