@@ -179,26 +179,28 @@ export async function serve(options: ServeOptions): Promise<H3Server> {
       config,
       application: (core, wake) => {
         let connection: Connection | undefined;
+        // 0-RTT requests arrive before the handshake completes, that is
+        // before the connection is delivered: they wait for it.
+        const early: Exchange[] = [];
+        const dispatch = (ex: Exchange, conn: Connection): void => {
+          answer(handler, session, ex, conn).catch((err: unknown) => {
+            debug('request on stream %d failed: %s', ex.id, err instanceof Error ? err.message : String(err));
+            session.cancel(ex.id, H3ErrorCode.H3_INTERNAL_ERROR);
+          });
+        };
         const session: H3Session = new H3Session(core, wake, 'server', {
           onRequest: (ex) => {
             // Never run user code inside the engine's round.
             setImmediate(() => {
-              if (connection)
-                answer(handler, session, ex, connection).catch((err: unknown) => {
-                  debug(
-                    'request on stream %d failed: %s',
-                    ex.id,
-                    err instanceof Error ? err.message : String(err),
-                  );
-                  session.cancel(ex.id, H3ErrorCode.H3_INTERNAL_ERROR);
-                });
-              else session.cancel(ex.id, H3ErrorCode.H3_REQUEST_REJECTED);
+              if (connection) dispatch(ex, connection);
+              else early.push(ex);
             });
           },
           onClose: () => server?.remove(session),
         });
         sessionConnections.set(session, (conn) => {
           connection = conn;
+          for (const ex of early.splice(0)) dispatch(ex, conn);
         });
         return session;
       },

@@ -171,6 +171,32 @@ describe('graceful close mid-transfer', () => {
   });
 });
 
+describe('0-RTT', () => {
+  it('with earlyData, a GET on a new connection resumes the session and travels as early data', async () => {
+    const server = await serve({
+      host: '127.0.0.1',
+      port: 0,
+      cert: fx.leaf.cert,
+      key: fx.leaf.key,
+      config: { earlyData: true },
+      handler: (_request, info) => {
+        const i = info.connection.info();
+        return new Response(`${i.resumed} ${i.earlyData}`);
+      },
+    });
+    closing.push(() => server.close({ gracePeriod: 0 }));
+    const base = `https://localhost:${server.address().port}`;
+    const agent = agentWith({ earlyData: true, idleTimeout: 50 });
+    const origin = `localhost:${server.address().port}`;
+    expect(await (await fetch(base, { agent })).text()).toBe('false none');
+    // The ticket arrives after the handshake; then the idle connection closes.
+    for (let i = 0; i < 100 && agent.connections().get(origin) !== 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(agent.connections().get(origin)).toBe(0);
+    expect(await (await fetch(base, { agent })).text()).toBe('true accepted');
+  });
+});
+
 describe('cancellation', () => {
   it('aborting a request resets its stream and the handler sees its signal fire', async () => {
     const handlerAborted = gate();
