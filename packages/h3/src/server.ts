@@ -233,7 +233,8 @@ async function answer(
   const method = field(fields, ':method') ?? '';
   let request: Request;
   const abort = new AbortController();
-  ex.onAbort = (reason) => abort.abort(reason);
+  // Not inside the engine's round: the signal's listeners are the handler's code.
+  ex.onAbort = (reason) => queueMicrotask(() => abort.abort(reason));
   // The Request gets no signal of its own (each costs a transferable
   // AbortSignal): the handler's signal is `info.signal`.
   try {
