@@ -156,9 +156,15 @@ export class Agent {
       [':path', `${url.pathname}${url.search}`],
       ...regularFields(parts.headers),
     ];
-    const { session, origin } = await this.#acquire(url, signal, IDEMPOTENT.has(method));
-    const ex = session.request(fields, body === null);
-    if (ex === null) throw new Error(`${origin} allows no more request streams on this connection`);
+    let ex: Exchange | null = null;
+    let session!: H3Session;
+    for (let attempt = 0; ex === null; attempt++) {
+      if (attempt >= 1000) throw new Error(`${url.host} never allowed another request stream`);
+      ({ session } = await this.#acquire(url, signal, IDEMPOTENT.has(method)));
+      ex = session.request(fields, body === null);
+      // The server allows no more streams for now (its MAX_STREAMS): wait for one to end.
+      if (ex === null) session.streamsBlocked = true;
+    }
     if (signal) {
       const onAbort = (): void => session.cancel(ex.id, H3ErrorCode.H3_REQUEST_CANCELLED, signal.reason);
       signal.addEventListener('abort', onAbort, { once: true });
@@ -188,7 +194,8 @@ export class Agent {
     for (let i = 0; i < 1000; i++) {
       let best: Pooled | null = null;
       for (const p of pool.live) {
-        if (p.session.goingAway || p.session.closed || p.session.active >= this.#maxStreams) continue;
+        const s = p.session;
+        if (s.goingAway || s.closed || s.streamsBlocked || s.active >= this.#maxStreams) continue;
         if (best === null || p.session.active < best.session.active) best = p;
       }
       if (best !== null) {
@@ -208,8 +215,12 @@ export class Agent {
         }
       }
       await new Promise<void>((resolve, reject) => {
-        pool.waiting.push(resolve);
-        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        const onAbort = (): void => reject(signal?.reason);
+        pool.waiting.push(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        });
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     }
     throw new Error(`no HTTP/3 connection to ${origin} became free`);
@@ -269,6 +280,7 @@ export class Agent {
 
   /** A request of `p` ended: a waiting request may take its place; an unused connection idles. */
   #streamDone(p: Pooled, pool: Pool): void {
+    p.session.streamsBlocked = false;
     this.#wakeWaiting(pool);
     this.#retireIfDrained(p);
     if (p.session.active > 0 || p.session.closed || p.idleTimer) return;

@@ -52,6 +52,8 @@ export class H3Session implements Application, ExchangeHost {
   #lastRequestId = -1;
   /** GOAWAY received (clients) or sent (servers). */
   goingAway = false;
+  /** (Clients) The server allowed no more request streams at the last try; cleared when one ends. */
+  streamsBlocked = false;
   #closed: QuicError | null = null;
 
   constructor(core: ConnCore, wake: () => void, role: 'client' | 'server', hooks: SessionHooks) {

@@ -78,6 +78,28 @@ describe('pooling', () => {
     expect(arrived).toBe(1);
   });
 
+  it('a server allowing fewer streams than maxConcurrentStreams makes requests wait, not fail', async () => {
+    const server = await serve({
+      host: '127.0.0.1',
+      port: 0,
+      cert: fx.leaf.cert,
+      key: fx.leaf.key,
+      config: { initialMaxStreamsBidi: 2 },
+      handler: async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        return new Response('ok');
+      },
+    });
+    closing.push(() => server.close({ gracePeriod: 0 }));
+    const agent = agentWith({ maxConnectionsPerOrigin: 1 });
+    const base = `https://localhost:${server.address().port}`;
+    const texts = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => fetch(`${base}/${i}`, { agent }).then((r) => r.text())),
+    );
+    expect(texts).toEqual(Array(8).fill('ok'));
+    expect(agent.connections().get(`localhost:${server.address().port}`)).toBe(1);
+  });
+
   it('idle connections close after idleTimeout and a new one opens on demand', async () => {
     const { base, server } = await start(() => new Response('x'));
     const agent = agentWith({ idleTimeout: 100 });
