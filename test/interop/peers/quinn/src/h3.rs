@@ -33,6 +33,13 @@ const H3_NO_ERROR: u32 = 0x100;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 const CHUNK: usize = 64 * 1024;
 
+/// `data` in DATA-frame sized pieces (views, no copies).
+fn chunks(data: &Bytes) -> impl Iterator<Item = Bytes> + '_ {
+    (0..data.len())
+        .step_by(CHUNK)
+        .map(move |off| data.slice(off..(off + CHUNK).min(data.len())))
+}
+
 #[derive(Default)]
 struct H3Opts {
     common: CommonOpts,
@@ -233,14 +240,8 @@ async fn send_file(stream: &mut ServerStream, file: &Path) -> Result<(), String>
         .body(())
         .map_err(|e| e.to_string())?;
     stream.send_response(rsp).await.map_err(|e| e.to_string())?;
-    let mut off = 0;
-    while off < data.len() {
-        let end = (off + CHUNK).min(data.len());
-        stream
-            .send_data(data.slice(off..end))
-            .await
-            .map_err(|e| e.to_string())?;
-        off = end;
+    for chunk in chunks(&data) {
+        stream.send_data(chunk).await.map_err(|e| e.to_string())?;
     }
     stream.finish().await.map_err(|e| e.to_string())
 }
@@ -353,6 +354,21 @@ fn request(method: http::Method, authority: &str, path: &str) -> Result<http::Re
         .map_err(|e| e.to_string())
 }
 
+/// Sends a GET of `path` (request side finished at once); errors are prefixed with `what`.
+async fn send_get(
+    sender: &mut Sender,
+    authority: &str,
+    path: &str,
+    what: &str,
+) -> Result<h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>, String> {
+    let mut stream = sender
+        .send_request(request(http::Method::GET, authority, path)?)
+        .await
+        .map_err(|e| format!("{what}: {e}"))?;
+    stream.finish().await.map_err(|e| format!("{what}: {e}"))?;
+    Ok(stream)
+}
+
 fn base_name(p: &str) -> String {
     let p = p.split('?').next().unwrap_or(p);
     match p.rsplit('/').next() {
@@ -409,11 +425,7 @@ async fn save<S: h3::quic::RecvStream>(
 
 async fn get(mut sender: Sender, authority: &str, path: &str, out: &Path) -> Result<(), String> {
     let what = format!("GET {path}");
-    let mut stream = sender
-        .send_request(request(http::Method::GET, authority, path)?)
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    stream.finish().await.map_err(|e| format!("{what}: {e}"))?;
+    let mut stream = send_get(&mut sender, authority, path, &what).await?;
     save(&mut stream, &what, &out.join(base_name(path))).await
 }
 
@@ -434,13 +446,10 @@ async fn post(mut sender: Sender, authority: &str, file: &Path, out: &Path) -> R
     // Upload and download at once: the echo starts before the upload ends.
     let (mut send, mut recv) = stream.split();
     let upload = async {
-        let mut off = 0;
-        while off < data.len() {
-            let end = (off + CHUNK).min(data.len());
-            send.send_data(data.slice(off..end))
+        for chunk in chunks(&data) {
+            send.send_data(chunk)
                 .await
                 .map_err(|e| format!("{what}: upload: {e}"))?;
-            off = end;
         }
         send.finish()
             .await
@@ -455,11 +464,7 @@ async fn post(mut sender: Sender, authority: &str, file: &Path, out: &Path) -> R
 /// H3_REQUEST_CANCELLED (our request side is already finished).
 async fn cancel_one(mut sender: Sender, authority: &str, path: &str) -> Result<bool, String> {
     let what = format!("GET {path} (to cancel)");
-    let mut stream = sender
-        .send_request(request(http::Method::GET, authority, path)?)
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    stream.finish().await.map_err(|e| format!("{what}: {e}"))?;
+    let mut stream = send_get(&mut sender, authority, path, &what).await?;
     let rsp = stream
         .recv_response()
         .await
