@@ -57,11 +57,7 @@ func runClient(args []string) int {
 	// quic-go's OpenStreamSync always waits for MAX_STREAMS credit, so this
 	// contract flag needs no extra behaviour here.
 	fs.Bool("max-streams-wait", false, "wait for stream credit (always the case with quic-go)")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return fail("client: %v", err)
-	}
-	timeout, err := seconds(*cf.timeoutSec)
+	paths, timeout, err := cf.parse(fs, args)
 	if err != nil {
 		return fail("client: %v", err)
 	}

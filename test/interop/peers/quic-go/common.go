@@ -89,6 +89,16 @@ func addClientFlags(fs *flag.FlagSet) clientFlags {
 	}
 }
 
+// parse parses args; the positional ones (PATHs) and --timeout.
+func (f clientFlags) parse(fs *flag.FlagSet, args []string) ([]string, time.Duration, error) {
+	paths, err := parseInterspersed(fs, args)
+	if err != nil {
+		return nil, 0, err
+	}
+	timeout, err := seconds(*f.timeoutSec)
+	return paths, timeout, err
+}
+
 // addr is --host:--port.
 func (f clientFlags) addr() string { return net.JoinHostPort(*f.host, fmt.Sprint(*f.port)) }
 

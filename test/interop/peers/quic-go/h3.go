@@ -155,11 +155,7 @@ func runH3Client(args []string) int {
 	post := fs.String("post", "", "POST this file's bytes to /echo, save the answer as OUT/echo")
 	cancelFirst := fs.Bool("cancel", false, "cancel the first GET after its first bytes, then GET the rest")
 	fs.Bool("h3", true, "accepted for symmetry with other drivers")
-	paths, err := parseInterspersed(fs, args)
-	if err != nil {
-		return fail("h3-client: %v", err)
-	}
-	timeout, err := seconds(*cf.timeoutSec)
+	paths, timeout, err := cf.parse(fs, args)
 	if err != nil {
 		return fail("h3-client: %v", err)
 	}
