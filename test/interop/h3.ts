@@ -17,9 +17,10 @@ import { aioquicPython, cacheDir, type Outcome, REPO_ROOT, type Verdict } from '
 import { describeExit, type Proc, startProc, stopProc, waitForLine, within } from './proc.js';
 import { type RelayCounters, type RelayOptions, startRelay } from './relay.js';
 import { CELL_TEXT, cellLine, markdownTable, NoteGroups, textTable, writeInteropBlock } from './report.js';
+import { contractClient, contractServerArgv } from './sides.js';
 import {
+  cachedWww,
   errorLine,
-  makeWww,
   seedFor,
   sha256,
   summarize,
@@ -284,11 +285,7 @@ async function runCellInner(
   serverSide: H3Side,
   result: H3CellResult,
 ): Promise<void> {
-  let www = ctx.www.get(c.name);
-  if (!www) {
-    www = await makeWww(ctx.root, c);
-    ctx.www.set(c.name, www);
-  }
+  const www = await cachedWww(ctx.www, ctx.root, c);
   let post = ctx.posts.get(c.name);
   if (c.post && !post) {
     const data = randomBytes(c.post);
@@ -305,21 +302,16 @@ async function runCellInner(
   let relay: Awaited<ReturnType<typeof startRelay>> | null = null;
   let watcher: ReturnType<typeof setInterval> | null = null;
   try {
-    server = startProc(`${serverSide.name} h3 server`, [
-      ...serverSide.argv('server'),
-      '--host',
-      host,
-      '--port',
-      '0',
-      '--cert',
-      ctx.certs.cert,
-      '--key',
-      ctx.certs.key,
-      '--root',
-      www.dir,
-      '--timeout',
-      String(Math.ceil(timeoutMs / 1000) + 60),
-    ]);
+    server = startProc(
+      `${serverSide.name} h3 server`,
+      contractServerArgv(serverSide.argv('server'), {
+        host,
+        cert: ctx.certs.cert,
+        key: ctx.certs.key,
+        root: www.dir,
+        lifetimeS: Math.ceil(timeoutMs / 1000) + 60,
+      }),
+    );
     const port = Number((await waitForLine(server, /^READY (\d+)$/, READY_TIMEOUT_MS))[1]);
     let target = { host, port };
     if (c.relay) {
@@ -330,25 +322,18 @@ async function runCellInner(
       });
       target = { host: relay.host, port: relay.port };
     }
-    const paths = www.files.map((f) => `/${f.name}`);
-    const argv = [
-      ...clientSide.argv('client'),
-      '--host',
-      target.host,
-      '--port',
-      String(target.port),
-      '--ca',
-      ctx.certs.caCert,
-      '--server-name',
-      'localhost',
-      '--out',
-      out,
-      '--timeout',
-      String(Math.ceil(timeoutMs / 1000)),
-      ...(post ? ['--post', post.file] : []),
-      ...(c.cancel ? ['--cancel'] : []),
-      ...paths,
-    ];
+    const argv = contractClient(
+      clientSide.argv('client'),
+      {
+        host: target.host,
+        port: target.port,
+        ca: ctx.certs.caCert,
+        out,
+        timeoutS: Math.ceil(timeoutMs / 1000),
+        paths: www.files.map((f) => `/${f.name}`),
+      },
+      [...(post ? ['--post', post.file] : []), ...(c.cancel ? ['--cancel'] : [])],
+    );
     const t0 = performance.now();
     client = startProc(`${clientSide.name} h3 client`, argv);
     let sigtermAtMs: number | null = null;

@@ -51,8 +51,8 @@ import { type RelayCounters, startRelay } from './relay.js';
 import { CELL_TEXT, cellLine, markdownTable, NoteGroups, textTable, writeInteropBlock } from './report.js';
 import type { Side } from './sides.js';
 import {
+  cachedWww,
   errorLine,
-  makeWww,
   seedFor,
   sha256,
   summarize,
@@ -182,11 +182,7 @@ async function runDriverCell(
   serverSide: Side,
   result: CellResult,
 ): Promise<void> {
-  let www = ctx.www.get(c.name);
-  if (!www) {
-    www = await makeWww(ctx.root, c);
-    ctx.www.set(c.name, www);
-  }
+  const www = await cachedWww(ctx.www, ctx.root, c);
   const host = c.host ?? '127.0.0.1';
   const timeoutMs = c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
   const out = await mkdtemp(path.join(ctx.root, `out-${c.name}-`));
