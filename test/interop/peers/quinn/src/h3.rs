@@ -377,12 +377,11 @@ fn base_name(p: &str) -> String {
     }
 }
 
-/// Reads a 200 response's body into `file` (removed again on any failure).
-async fn save<S: h3::quic::RecvStream>(
+/// The response head, which must be a 200; errors are prefixed with `what`.
+async fn recv_ok<S: h3::quic::RecvStream>(
     stream: &mut h3::client::RequestStream<S, Bytes>,
     what: &str,
-    file: &Path,
-) -> Result<(), String> {
+) -> Result<http::Response<()>, String> {
     let rsp = stream
         .recv_response()
         .await
@@ -390,6 +389,16 @@ async fn save<S: h3::quic::RecvStream>(
     if rsp.status() != http::StatusCode::OK {
         return Err(format!("{what}: status {}", rsp.status()));
     }
+    Ok(rsp)
+}
+
+/// Reads a 200 response's body into `file` (removed again on any failure).
+async fn save<S: h3::quic::RecvStream>(
+    stream: &mut h3::client::RequestStream<S, Bytes>,
+    what: &str,
+    file: &Path,
+) -> Result<(), String> {
+    let rsp = recv_ok(stream, what).await?;
     let expected = rsp
         .headers()
         .get("content-length")
@@ -465,13 +474,7 @@ async fn post(mut sender: Sender, authority: &str, file: &Path, out: &Path) -> R
 async fn cancel_one(mut sender: Sender, authority: &str, path: &str) -> Result<bool, String> {
     let what = format!("GET {path} (to cancel)");
     let mut stream = send_get(&mut sender, authority, path, &what).await?;
-    let rsp = stream
-        .recv_response()
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    if rsp.status() != http::StatusCode::OK {
-        return Err(format!("{what}: status {}", rsp.status()));
-    }
+    recv_ok(&mut stream, &what).await?;
     match stream.recv_data().await {
         Ok(Some(chunk)) if chunk.has_remaining() => {}
         Ok(_) => return Err(format!("{what}: the body ended before any byte")),
