@@ -16,9 +16,11 @@ import { generateTestCerts, type TestCerts } from '../support/certs.js';
 import { aioquicPython, cacheDir, type Outcome, REPO_ROOT, type Verdict } from './matrix.js';
 import { describeExit, type Proc, startProc, stopProc, waitForLine, within } from './proc.js';
 import { type RelayCounters, type RelayOptions, startRelay } from './relay.js';
+import { CELL_TEXT, cellLine, markdownTable, NoteGroups, textTable, writeInteropBlock } from './report.js';
+import { contractClient, contractServerArgv } from './sides.js';
 import {
+  cachedWww,
   errorLine,
-  makeWww,
   seedFor,
   sha256,
   summarize,
@@ -283,11 +285,7 @@ async function runCellInner(
   serverSide: H3Side,
   result: H3CellResult,
 ): Promise<void> {
-  let www = ctx.www.get(c.name);
-  if (!www) {
-    www = await makeWww(ctx.root, c);
-    ctx.www.set(c.name, www);
-  }
+  const www = await cachedWww(ctx.www, ctx.root, c);
   let post = ctx.posts.get(c.name);
   if (c.post && !post) {
     const data = randomBytes(c.post);
@@ -304,21 +302,16 @@ async function runCellInner(
   let relay: Awaited<ReturnType<typeof startRelay>> | null = null;
   let watcher: ReturnType<typeof setInterval> | null = null;
   try {
-    server = startProc(`${serverSide.name} h3 server`, [
-      ...serverSide.argv('server'),
-      '--host',
-      host,
-      '--port',
-      '0',
-      '--cert',
-      ctx.certs.cert,
-      '--key',
-      ctx.certs.key,
-      '--root',
-      www.dir,
-      '--timeout',
-      String(Math.ceil(timeoutMs / 1000) + 60),
-    ]);
+    server = startProc(
+      `${serverSide.name} h3 server`,
+      contractServerArgv(serverSide.argv('server'), {
+        host,
+        cert: ctx.certs.cert,
+        key: ctx.certs.key,
+        root: www.dir,
+        lifetimeS: Math.ceil(timeoutMs / 1000) + 60,
+      }),
+    );
     const port = Number((await waitForLine(server, /^READY (\d+)$/, READY_TIMEOUT_MS))[1]);
     let target = { host, port };
     if (c.relay) {
@@ -329,25 +322,18 @@ async function runCellInner(
       });
       target = { host: relay.host, port: relay.port };
     }
-    const paths = www.files.map((f) => `/${f.name}`);
-    const argv = [
-      ...clientSide.argv('client'),
-      '--host',
-      target.host,
-      '--port',
-      String(target.port),
-      '--ca',
-      ctx.certs.caCert,
-      '--server-name',
-      'localhost',
-      '--out',
-      out,
-      '--timeout',
-      String(Math.ceil(timeoutMs / 1000)),
-      ...(post ? ['--post', post.file] : []),
-      ...(c.cancel ? ['--cancel'] : []),
-      ...paths,
-    ];
+    const argv = contractClient(
+      clientSide.argv('client'),
+      {
+        host: target.host,
+        port: target.port,
+        ca: ctx.certs.caCert,
+        out,
+        timeoutS: Math.ceil(timeoutMs / 1000),
+        paths: www.files.map((f) => `/${f.name}`),
+      },
+      [...(post ? ['--post', post.file] : []), ...(c.cancel ? ['--cancel'] : [])],
+    );
     const t0 = performance.now();
     client = startProc(`${clientSide.name} h3 client`, argv);
     let sigtermAtMs: number | null = null;
@@ -469,34 +455,28 @@ export function h3Pairs(
   return pairs;
 }
 
-const CELL_TEXT: Record<H3Status, string> = {
-  pass: 'pass',
-  fail: 'FAIL',
-  unsupported: 'unsup',
-  unavailable: 'n/a',
-};
+const cellOf = (results: readonly H3CellResult[], p: H3Pair, c: string): H3CellResult | undefined =>
+  results.find((x) => x.client === p.client.name && x.server === p.server.name && x.case === c);
 
 export function h3Table(
   pairs: readonly H3Pair[],
   cases: readonly string[],
   results: readonly H3CellResult[],
 ): string {
-  const header = ['client → server', ...cases];
-  const body = pairs.map((p) => [
-    p.label,
-    ...cases.map((c) => {
-      const r = results.find((x) => x.client === p.client.name && x.server === p.server.name && x.case === c);
-      return r ? CELL_TEXT[r.status] : '-';
-    }),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const fmt = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt)].join('\n');
+  return textTable(
+    pairs,
+    (p) => p.label,
+    cases,
+    (p, c) => {
+      const r = cellOf(results, p, c);
+      return r && CELL_TEXT[r.status];
+    },
+  );
 }
 
 export function h3Notes(results: readonly H3CellResult[]): string[] {
   const lines: string[] = [];
-  const grouped = new Map<string, { cases: Set<string>; pairs: Set<string> }>();
+  const grouped = new NoteGroups();
   for (const r of results) {
     const pair = `${r.client} → ${r.server}`;
     if (r.status === 'pass') continue;
@@ -504,15 +484,9 @@ export function h3Notes(results: readonly H3CellResult[]): string[] {
       lines.push(`FAIL ${r.case}, ${pair}: ${r.reason ?? ''}`);
       continue;
     }
-    const key = `${CELL_TEXT[r.status]}: ${r.reason}`;
-    const g = grouped.get(key) ?? { cases: new Set<string>(), pairs: new Set<string>() };
-    g.cases.add(r.case);
-    g.pairs.add(pair);
-    grouped.set(key, g);
+    grouped.add(`${CELL_TEXT[r.status]}: ${r.reason}`, r.case, pair);
   }
-  for (const [key, g] of grouped)
-    lines.push(`${key} — ${[...g.cases].join(', ')}; ${[...g.pairs].join(', ')}`);
-  return lines;
+  return [...lines, ...grouped.lines()];
 }
 
 /** A context for running h3 cells (certificates and files under `root`). */
@@ -541,15 +515,15 @@ function h3Markdown(
   results: readonly H3CellResult[],
 ): string {
   const md = (r: H3CellResult): string => (r.status === 'fail' ? '**FAIL**' : CELL_TEXT[r.status]);
-  const out = [`| client → server | ${cases.join(' | ')} |`, `|---|${cases.map(() => '---').join('|')}|`];
-  for (const p of pairs) {
-    const cells = cases.map((c) => {
-      const r = results.find((x) => x.client === p.client.name && x.server === p.server.name && x.case === c);
-      return r ? md(r) : '–';
-    });
-    out.push(`| ${p.label} | ${cells.join(' | ')} |`);
-  }
-  return out.join('\n');
+  return markdownTable(
+    pairs,
+    (p) => p.label,
+    cases,
+    (p, c) => {
+      const r = cellOf(results, p, c);
+      return r && md(r);
+    },
+  );
 }
 
 async function updateInteropMd(
@@ -557,23 +531,13 @@ async function updateInteropMd(
   cases: readonly string[],
   results: readonly H3CellResult[],
 ): Promise<void> {
-  const file = path.join(REPO_ROOT, 'INTEROP.md');
-  const text = await readFile(file, 'utf8');
-  const start = text.indexOf(H3_BEGIN);
-  const end = text.indexOf(H3_END);
-  if (start < 0 || end < start) throw new Error(`INTEROP.md has no ${H3_BEGIN} … ${H3_END} markers`);
-  const block = [
+  await writeInteropBlock(
     H3_BEGIN,
-    '',
-    `Last run: ${new Date().toISOString().slice(0, 10)} (\`npm run interop -- --h3 --cross --full\`).`,
-    '',
-    h3Markdown(pairs, cases, results),
-    '',
-    ...h3Notes(results).map((n) => `- ${n.replace(/\|/g, '\\|')}`),
-    '',
     H3_END,
-  ].join('\n');
-  await writeFile(file, `${text.slice(0, start)}${block}${text.slice(end + H3_END.length)}`);
+    `Last run: ${new Date().toISOString().slice(0, 10)} (\`npm run interop -- --h3 --cross --full\`).`,
+    h3Markdown(pairs, cases, results),
+    h3Notes(results),
+  );
 }
 
 /** Runs the HTTP/3 matrix; resolves with the exit code (1: a quichex ↔ quichex cell failed). */
@@ -594,11 +558,7 @@ export async function runH3Matrix(o: H3RunOptions): Promise<number> {
       for (const c of cases) {
         const r = await runH3Cell(ctx, c, pair.client, pair.server);
         results.push(r);
-        const extra = r.reason && r.status !== 'unavailable' ? ` — ${r.reason}` : '';
-        const took = r.durationMs ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : '';
-        process.stdout.write(
-          `  ${pair.label.padEnd(20)} ${c.name.padEnd(14)} ${CELL_TEXT[r.status]}${took}${extra}\n`,
-        );
+        process.stdout.write(cellLine(pair.label, c.name, 14, CELL_TEXT[r.status], r));
       }
     }
   } finally {

@@ -15,8 +15,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,10 +48,11 @@ import {
   within,
 } from './proc.js';
 import { type RelayCounters, startRelay } from './relay.js';
+import { CELL_TEXT, cellLine, markdownTable, NoteGroups, textTable, writeInteropBlock } from './report.js';
 import type { Side } from './sides.js';
 import {
+  cachedWww,
   errorLine,
-  makeWww,
   seedFor,
   sha256,
   summarize,
@@ -181,11 +182,7 @@ async function runDriverCell(
   serverSide: Side,
   result: CellResult,
 ): Promise<void> {
-  let www = ctx.www.get(c.name);
-  if (!www) {
-    www = await makeWww(ctx.root, c);
-    ctx.www.set(c.name, www);
-  }
+  const www = await cachedWww(ctx.www, ctx.root, c);
   const host = c.host ?? '127.0.0.1';
   const timeoutMs = c.timeoutMs ?? DEFAULT_CASE_TIMEOUT_MS;
   const out = await mkdtemp(path.join(ctx.root, `out-${c.name}-`));
@@ -487,12 +484,6 @@ async function runCell(ctx: RunContext, c: CaseDef, peer: PeerDef, role: Role): 
 
 // -- report ---------------------------------------------------------------------------
 
-const CELL_TEXT: Record<Status, string> = {
-  pass: 'pass',
-  fail: 'FAIL',
-  unsupported: 'unsup',
-  unavailable: 'n/a',
-};
 const cellText = (r: CellResult): string => (r.known ? 'FAIL*' : CELL_TEXT[r.status]);
 
 interface Row {
@@ -524,24 +515,22 @@ function findCell(results: readonly CellResult[], row: Row, c: string): CellResu
   return results.find((r) => r.peer === row.peer && r.role === row.role && r.case === c);
 }
 
-function textTable(rows: Row[], cases: readonly string[], results: readonly CellResult[]): string {
-  const header = ['client → server', ...cases];
-  const body = rows.map((row) => [
-    row.label,
-    ...cases.map((c) => {
+function runTable(rows: Row[], cases: readonly string[], results: readonly CellResult[]): string {
+  return textTable(
+    rows,
+    (row) => row.label,
+    cases,
+    (row, c) => {
       const r = findCell(results, row, c);
-      return r ? cellText(r) : '-';
-    }),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const fmt = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
-  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...body.map(fmt)].join('\n');
+      return r && cellText(r);
+    },
+  );
 }
 
 /** Notes: every failure on its own line; unsupported / unavailable cells grouped by reason. */
 function notes(results: readonly CellResult[], allCases: readonly string[]): string[] {
   const lines: string[] = [];
-  const grouped = new Map<string, { cases: Set<string>; pairs: Set<string> }>();
+  const grouped = new NoteGroups();
   const pairOf = (r: CellResult): string =>
     r.peer === 'quichex' ? 'quichex → quichex' : `${r.client} → ${r.server}`;
   for (const r of results) {
@@ -553,37 +542,30 @@ function notes(results: readonly CellResult[], allCases: readonly string[]): str
       lines.push(`${r.known ? 'FAIL* (known issue)' : 'FAIL'} ${r.case}, ${pairOf(r)}: ${r.reason ?? ''}`);
       continue;
     }
-    const key = `${CELL_TEXT[r.status]}: ${r.reason}`;
-    const g = grouped.get(key) ?? { cases: new Set<string>(), pairs: new Set<string>() };
-    g.cases.add(r.case);
-    g.pairs.add(pairOf(r));
-    grouped.set(key, g);
+    grouped.add(`${CELL_TEXT[r.status]}: ${r.reason}`, r.case, pairOf(r));
   }
-  for (const [key, g] of grouped) {
-    const cases =
-      g.cases.size === allCases.length && allCases.length > 1 ? 'every case' : [...g.cases].join(', ');
-    lines.push(`${key} — ${cases}; ${[...g.pairs].join(', ')}`);
-  }
+  lines.push(
+    ...grouped.lines((cases) =>
+      cases.size === allCases.length && allCases.length > 1 ? 'every case' : [...cases].join(', '),
+    ),
+  );
   const known = [...new Set(results.filter((r) => r.known).map((r) => r.known!))];
   for (const k of known) lines.push(`* known issue: ${k}`);
   return lines;
 }
 
-function markdownTable(rows: Row[], cases: readonly string[], results: readonly CellResult[]): string {
+function runMarkdown(rows: Row[], cases: readonly string[], results: readonly CellResult[]): string {
   const md = (r: CellResult): string =>
     r.known ? 'FAIL\\*' : r.status === 'fail' ? '**FAIL**' : CELL_TEXT[r.status];
-  const out = [`| client → server | ${cases.join(' | ')} |`, `|---|${cases.map(() => '---').join('|')}|`];
-  for (const row of rows) {
-    out.push(
-      `| ${row.label} | ${cases
-        .map((c) => {
-          const r = findCell(results, row, c);
-          return r ? md(r) : '–';
-        })
-        .join(' | ')} |`,
-    );
-  }
-  return out.join('\n');
+  return markdownTable(
+    rows,
+    (row) => row.label,
+    cases,
+    (row, c) => {
+      const r = findCell(results, row, c);
+      return r && md(r);
+    },
+  );
 }
 
 function versions(): Record<string, string> {
@@ -628,29 +610,18 @@ async function updateInteropMd(
   results: readonly CellResult[],
   v: Record<string, string>,
 ): Promise<void> {
-  const file = path.join(REPO_ROOT, 'INTEROP.md');
-  const text = existsSync(file) ? await readFile(file, 'utf8') : `# Interop\n\n${BEGIN}\n${END}\n`;
-  const start = text.indexOf(BEGIN);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`INTEROP.md has no ${BEGIN} … ${END} markers`);
   const date = new Date().toISOString().slice(0, 10);
-  const block = [
+  await writeInteropBlock(
     BEGIN,
-    '',
+    END,
     `Last full run: ${date}, ${Object.entries(v)
       .map(([k, val]) => `${k} ${val}`)
       .join(', ')}.`,
-    '',
-    markdownTable(rows, cases, results),
-    '',
-    ...notes(results, cases).map((n) => `- ${n.replace(/\|/g, '\\|')}`),
-    '',
-    END,
-  ].join('\n');
-  await writeFile(file, `${text.slice(0, start)}${block}${text.slice(end + END.length)}`);
+    runMarkdown(rows, cases, results),
+    notes(results, cases),
+    () => `# Interop\n\n${BEGIN}\n${END}\n`,
+  );
 }
-
-// -- main -----------------------------------------------------------------------------
 
 async function main(): Promise<number> {
   if (argv.h3) {
@@ -702,12 +673,8 @@ async function main(): Promise<number> {
         if (c.peers && !c.peers.includes(peer.name)) continue;
         const r = await runCell(ctx, c, peer, row.role);
         results.push(r);
-        const extra = r.reason && r.status !== 'unavailable' ? ` — ${r.reason}` : '';
-        const took = r.durationMs ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : '';
         if (r.status !== 'unavailable' || c === cases[0]) {
-          process.stdout.write(
-            `  ${row.label.padEnd(20)} ${c.name.padEnd(20)} ${cellText(r)}${took}${extra}\n`,
-          );
+          process.stdout.write(cellLine(row.label, c.name, 20, cellText(r), r));
         }
       }
     }
@@ -727,11 +694,7 @@ async function main(): Promise<number> {
         for (const c of h3Cases) {
           const r = await runH3Cell(h3, c, pair.client, pair.server);
           results.push({ ...r, peer, role });
-          const extra = r.reason && r.status !== 'unavailable' ? ` — ${r.reason}` : '';
-          const took = r.durationMs ? ` (${(r.durationMs / 1000).toFixed(1)} s)` : '';
-          process.stdout.write(
-            `  ${pair.label.padEnd(20)} ${c.name.padEnd(20)} ${CELL_TEXT[r.status]}${took}${extra}\n`,
-          );
+          process.stdout.write(cellLine(pair.label, c.name, 20, CELL_TEXT[r.status], r));
         }
       }
     }
@@ -743,7 +706,7 @@ async function main(): Promise<number> {
 
   const v = versions();
   const caseCols = [...cases, ...h3Cases].map((c) => c.name);
-  process.stdout.write(`\n${textTable(rows, caseCols, results)}\n\n`);
+  process.stdout.write(`\n${runTable(rows, caseCols, results)}\n\n`);
   for (const n of notes(results, caseCols)) process.stdout.write(`${n}\n`);
   const elapsed = Math.round((performance.now() - t0) / 1000);
   process.stdout.write(`\n${results.length} cells in ${elapsed} s\n`);

@@ -84,13 +84,9 @@ function flagArgs(f: ClientFlags): string[] {
   return out;
 }
 
-/** Starts a contract server and waits for its `READY <port>`. */
-async function startContractServer(
-  argv: string[],
-  o: ServerStart,
-  name: string,
-): Promise<{ proc: Proc; port: number }> {
-  const proc = startProc(name, [
+/** A contract server's command line: `argv` and the options of `o`. */
+export function contractServerArgv(argv: string[], o: ServerStart): string[] {
+  return [
     ...argv,
     '--host',
     o.host,
@@ -105,12 +101,26 @@ async function startContractServer(
     ...(o.retry ? ['--retry'] : []),
     '--timeout',
     String(o.lifetimeS),
-  ]);
+  ];
+}
+
+/** Starts a contract server and waits for its `READY <port>`. */
+async function startContractServer(
+  argv: string[],
+  o: ServerStart,
+  name: string,
+): Promise<{ proc: Proc; port: number }> {
+  const proc = startProc(name, contractServerArgv(argv, o));
   const port = Number((await waitForLine(proc, /^READY (\d+)$/, READY_TIMEOUT_MS))[1]);
   return { proc, port };
 }
 
-function contractClient(argv: string[], o: ClientStart, flags: string[]): string[] {
+/** A contract client's command line: `argv`, the options of `o`, `flags`, then the paths. */
+export function contractClient(
+  argv: string[],
+  o: Pick<ClientStart, 'host' | 'port' | 'ca' | 'out' | 'timeoutS' | 'paths'>,
+  flags: string[],
+): string[] {
   return [
     ...argv,
     '--host',

@@ -89,3 +89,17 @@ export function errorLine(lines: readonly string[]): string | null {
   const line = [...lines].reverse().find((l) => l.startsWith('ERROR'));
   return line ?? null;
 }
+
+/** The files of case `c`, made under `root` the first time and kept in `cache` by case name. */
+export async function cachedWww(
+  cache: Map<string, Www>,
+  root: string,
+  c: { name: string; files?: readonly number[] },
+): Promise<Www> {
+  let www = cache.get(c.name);
+  if (!www) {
+    www = await makeWww(root, c);
+    cache.set(c.name, www);
+  }
+  return www;
+}

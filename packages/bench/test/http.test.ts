@@ -12,12 +12,13 @@ import { type Certs, PEER_JS } from '../src/commands.js';
 import { familyOf } from '../src/families.js';
 import { BODY_CHUNK, chunkLengths, closedLoop } from '../src/peers/http-common.js';
 import { bytesPath, GET_SIZE, getResult, type Impl, requestedBytes } from '../src/protocol.js';
-import { type BenchReport, HTTP_PREAMBLE, markdown } from '../src/report.js';
+import { HTTP_PREAMBLE, markdown } from '../src/report.js';
 import { allCases, filterCases } from '../src/scenarios/index.js';
 import { runPair } from '../src/scenarios/pair.js';
 import type { BenchCase, Cell, RunOutcome } from '../src/scenarios/types.js';
 import { unsupported } from '../src/support.js';
 import { type CaseReport, evaluateTargets } from '../src/targets.js';
+import { quickReport } from './quick-report.js';
 
 describe('http: paths and bodies', () => {
   it('a /bytes/N path asks for N bytes; anything else is no such path', () => {
@@ -192,25 +193,7 @@ describe('http: cases, families, ratios and targets', () => {
       ['https', toCell('https', c, [{ status: 'error', error: 'ECONNRESET' }])],
     ]);
     const r = report(c, cells);
-    const md = markdown({
-      mode: 'quick',
-      startedAt: new Date(0).toISOString(),
-      durationSeconds: 1,
-      machine: {
-        cpu: 'test',
-        cores: 1,
-        memoryGiB: 1,
-        kernel: 'k',
-        node: 'v0',
-        quiche: '0',
-        matrixaiQuic: '0',
-        date: '1970-01-01',
-      },
-      impls: ['quichex', 'tls', 'h3', 'http2', 'https'],
-      cases: [r],
-      targets: evaluateTargets([r]),
-      broken: [],
-    } satisfies BenchReport);
+    const md = markdown(quickReport(['quichex', 'tls', 'h3', 'http2', 'https'], [r]));
     expect(md).toContain(HTTP_PREAMBLE);
     // No transport case ran: no transport table.
     expect(md).not.toContain('| quichex ÷ tls |');

@@ -17,6 +17,7 @@ import { allCases } from '../src/scenarios/index.js';
 import { runPair } from '../src/scenarios/pair.js';
 import type { BenchCase, RunOutcome } from '../src/scenarios/types.js';
 import { evaluateTargets } from '../src/targets.js';
+import { quickReport } from './quick-report.js';
 
 let certs: Certs & { dispose(): void };
 
@@ -100,25 +101,7 @@ describe('report', () => {
       'bulk-native': 'n/a',
       'idle-10k': 'n/a',
     });
-    const full: BenchReport = {
-      mode: 'quick',
-      startedAt: new Date(0).toISOString(),
-      durationSeconds: 1,
-      machine: {
-        cpu: 'test',
-        cores: 1,
-        memoryGiB: 1,
-        kernel: 'k',
-        node: 'v0',
-        quiche: '0',
-        matrixaiQuic: '0',
-        date: '1970-01-01',
-      },
-      impls: ['quichex', 'matrixai', 'dgram', 'native'],
-      cases: [report],
-      targets,
-      broken: [],
-    };
+    const full = quickReport(['quichex', 'matrixai', 'dgram', 'native'], [report], targets);
     const md = markdown(full);
     expect(md).toContain(
       '| bulk 8 MiB, 1 stream | MB/s | 200.0 | 1.5 | 400.0 [1] | error [2] | 133× | 0.50× | — |',

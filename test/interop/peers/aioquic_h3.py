@@ -29,19 +29,18 @@ import argparse
 import asyncio
 import functools
 import os
-import signal
 import sys
 import time
 import urllib.parse
 
 from aioquic.asyncio.client import connect
 from aioquic.asyncio.protocol import QuicConnectionProtocol
-from aioquic.asyncio.server import QuicServer
 from aioquic.buffer import encode_uint_var
 from aioquic.h3.connection import H3_ALPN, ErrorCode, FrameType, H3Connection, encode_frame
 from aioquic.h3.events import DataReceived, H3Event, HeadersReceived
 from aioquic.quic import events
 from aioquic.quic.configuration import QuicConfiguration
+from aioquic_peer import file_server_configuration, serve_until_stopped
 
 MAX_DATA = 64 * 1024 * 1024
 MAX_STREAM_DATA = 16 * 1024 * 1024
@@ -144,34 +143,14 @@ class H3ServerProtocol(QuicConnectionProtocol):
 
 
 async def run_server(args: argparse.Namespace) -> int:
-    root = os.path.realpath(args.root)
-    if not os.path.isdir(root):
-        raise FileNotFoundError(f"--root {args.root} is not a directory")
-    loop = asyncio.get_running_loop()
-    configuration = QuicConfiguration(
-        is_client=False,
-        alpn_protocols=H3_ALPN,
-        max_data=MAX_DATA,
-        max_stream_data=MAX_STREAM_DATA,
-        idle_timeout=30.0,
-    )
-    configuration.load_cert_chain(args.cert, args.key)
+    root, configuration = file_server_configuration(args, H3_ALPN, MAX_DATA, MAX_STREAM_DATA)
     live: set[H3ServerProtocol] = set()
-    transport, server = await loop.create_datagram_endpoint(
-        lambda: QuicServer(
-            configuration=configuration,
-            create_protocol=functools.partial(H3ServerProtocol, root=root, live=live),
-        ),
-        local_addr=(args.host, args.port),
+    server, stopped = await serve_until_stopped(
+        args,
+        configuration=configuration,
+        create_protocol=functools.partial(H3ServerProtocol, root=root, live=live),
     )
-    port = transport.get_extra_info("sockname")[1]
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    print(f"READY {port}", flush=True)
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=args.timeout)
-    except asyncio.TimeoutError:
+    if not stopped:
         log(f"h3-server: --timeout of {args.timeout}s reached, exiting")
         server.close()
         return 0

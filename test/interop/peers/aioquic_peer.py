@@ -400,33 +400,53 @@ class HqFileServerProtocol(QuicConnectionProtocol):
         self._quic.send_stream_data(sid, body, end_stream=True)
 
 
-async def run_interop_server(args: argparse.Namespace) -> int:
+def file_server_configuration(
+    args: argparse.Namespace, alpn_protocols: list[str], max_data: int, max_stream_data: int
+) -> tuple[str, QuicConfiguration]:
+    """The real path of --root (which must be a directory) and a server configuration with
+    --cert and --key, for a driver that serves files."""
     root = os.path.realpath(args.root)
     if not os.path.isdir(root):
         raise FileNotFoundError(f"--root {args.root} is not a directory")
-    loop = asyncio.get_running_loop()
     configuration = QuicConfiguration(
         is_client=False,
-        alpn_protocols=[HQ_ALPN],
-        max_data=HQ_MAX_DATA,
-        max_stream_data=HQ_MAX_STREAM_DATA,
+        alpn_protocols=alpn_protocols,
+        max_data=max_data,
+        max_stream_data=max_stream_data,
         idle_timeout=30.0,
     )
     configuration.load_cert_chain(args.cert, args.key)
+    return root, configuration
+
+
+async def run_interop_server(args: argparse.Namespace) -> int:
+    root, configuration = file_server_configuration(args, [HQ_ALPN], HQ_MAX_DATA, HQ_MAX_STREAM_DATA)
     tickets = SessionTicketStore()
 
     # QuicServer is what aioquic's serve() builds; creating the endpoint here
     # gives us the transport, hence the real port when --port is 0.
     # 0-RTT needs nothing more: aioquic servers always offer max_early_data in
     # their tickets and accept early data on resumption.
+    server, stopped = await serve_until_stopped(
+        args,
+        configuration=configuration,
+        create_protocol=functools.partial(HqFileServerProtocol, root=root),
+        session_ticket_fetcher=tickets.pop,
+        session_ticket_handler=tickets.add,
+        retry=args.retry,
+    )
+    if not stopped:
+        log(f"interop-server: --timeout of {args.timeout}s reached, exiting")
+    server.close()
+    return 0
+
+
+async def serve_until_stopped(args: argparse.Namespace, **server_options) -> tuple[QuicServer, bool]:
+    """Starts a QuicServer on --host/--port, prints READY and waits for SIGTERM/SIGINT or
+    --timeout. The server and whether a signal stopped it (False: the timeout)."""
+    loop = asyncio.get_running_loop()
     transport, server = await loop.create_datagram_endpoint(
-        lambda: QuicServer(
-            configuration=configuration,
-            create_protocol=functools.partial(HqFileServerProtocol, root=root),
-            session_ticket_fetcher=tickets.pop,
-            session_ticket_handler=tickets.add,
-            retry=args.retry,
-        ),
+        lambda: QuicServer(**server_options),
         local_addr=(args.host, args.port),
     )
     port = transport.get_extra_info("sockname")[1]
@@ -439,10 +459,11 @@ async def run_interop_server(args: argparse.Namespace) -> int:
     try:
         await asyncio.wait_for(stop.wait(), timeout=args.timeout)
     except asyncio.TimeoutError:
-        log(f"interop-server: --timeout of {args.timeout}s reached, exiting")
-    finally:
+        return server, False
+    except BaseException:
         server.close()
-    return 0
+        raise
+    return server, True
 
 
 class Download:

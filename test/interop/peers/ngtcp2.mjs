@@ -281,6 +281,41 @@ function handshakeCryptoBytes(lines) {
   return total;
 }
 
+/** The options both client drivers (hq-interop and HTTP/3) take. */
+const CLIENT_OPTIONS = {
+  host: { type: 'string', default: '127.0.0.1' },
+  port: { type: 'string' },
+  ca: { type: 'string' },
+  'server-name': { type: 'string', default: 'localhost' },
+  out: { type: 'string' },
+  timeout: { type: 'string', default: '60' },
+};
+
+/**
+ * Checks a client driver's --port and --out (and fails with `noPaths` when that is a
+ * reason), creates --out; the port, the --timeout deadline and the resolved --out.
+ */
+function clientSetup(o, noPaths) {
+  const port = Number(o.port);
+  if (!Number.isInteger(port) || port <= 0) driverFail('missing --port');
+  if (!o.out) driverFail('missing --out');
+  if (noPaths) driverFail(noPaths);
+  const deadline = Date.now() + Number(o.timeout) * 1000;
+  const out = path.resolve(o.out);
+  mkdirSync(out, { recursive: true });
+  return { port, deadline, out };
+}
+
+/** Runs one gtlsclient command within what is left until `deadline`; fails unless it exits 0. */
+async function runClientBefore(cmd, deadline, timeout, keep) {
+  const left = deadline - Date.now();
+  if (left <= 0) driverFail(`timed out after ${timeout}s`);
+  const r = await runCollecting(cmd, left, keep);
+  if (r.timedOut) driverFail(`timed out after ${timeout}s (gtlsclient killed)`);
+  if (r.code !== 0) driverFail(`gtlsclient exited with ${r.code ?? r.signal}`);
+  return r.lines;
+}
+
 /**
  * The client side of the contract on gtlsclient. Evidence comes from its
  * debug log (`--no-quic-dump --no-http-dump`): RESUMED compares the server's
@@ -297,12 +332,7 @@ export async function runClientDriver(argv) {
     args: argv,
     allowPositionals: true,
     options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string' },
-      ca: { type: 'string' },
-      'server-name': { type: 'string', default: 'localhost' },
-      out: { type: 'string' },
-      timeout: { type: 'string', default: '60' },
+      ...CLIENT_OPTIONS,
       resume: { type: 'boolean', default: false },
       'zero-rtt': { type: 'boolean', default: false },
       migrate: { type: 'boolean', default: false },
@@ -310,13 +340,7 @@ export async function runClientDriver(argv) {
       'max-streams-wait': { type: 'boolean', default: false }, // gtlsclient always waits for MAX_STREAMS
     },
   });
-  const port = Number(o.port);
-  if (!Number.isInteger(port) || port <= 0) driverFail('missing --port');
-  if (!o.out) driverFail('missing --out');
-  if (positionals.length === 0) driverFail('no PATH to download');
-  const deadline = Date.now() + Number(o.timeout) * 1000;
-  const out = path.resolve(o.out);
-  mkdirSync(out, { recursive: true });
+  const { port, deadline, out } = clientSetup(o, positionals.length === 0 && 'no PATH to download');
   const resume = o.resume || o['zero-rtt'];
   const verbose = resume || o.migrate || o['key-update'];
   const base = {
@@ -333,14 +357,7 @@ export async function runClientDriver(argv) {
   const keep = (line) => EVIDENCE.test(line) && !/^\s*[0-9a-f]{8} /.test(line);
   const withDebug = (cmd) =>
     verbose ? { ...cmd, args: ['--no-quic-dump', '--no-http-dump', ...cmd.args] } : cmd;
-  const runOne = async (cmd) => {
-    const left = deadline - Date.now();
-    if (left <= 0) driverFail(`timed out after ${o.timeout}s`);
-    const r = await runCollecting(withDebug(cmd), left, keep);
-    if (r.timedOut) driverFail(`timed out after ${o.timeout}s (gtlsclient killed)`);
-    if (r.code !== 0) driverFail(`gtlsclient exited with ${r.code ?? r.signal}`);
-    return r.lines;
-  };
+  const runOne = (cmd) => runClientBefore(withDebug(cmd), deadline, o.timeout, keep);
 
   let lines;
   if (resume) {
@@ -393,12 +410,7 @@ export async function runH3ClientDriver(argv) {
     args: argv,
     allowPositionals: true,
     options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      port: { type: 'string' },
-      ca: { type: 'string' },
-      'server-name': { type: 'string', default: 'localhost' },
-      out: { type: 'string' },
-      timeout: { type: 'string', default: '60' },
+      ...CLIENT_OPTIONS,
       post: { type: 'string' },
       cancel: { type: 'boolean', default: false },
       h3: { type: 'boolean', default: true },
@@ -408,13 +420,10 @@ export async function runH3ClientDriver(argv) {
     process.stdout.write('CANCELLED unsupported (gtlsclient cannot abandon a request)\n');
     driverFail('--cancel is not supported by gtlsclient');
   }
-  const port = Number(o.port);
-  if (!Number.isInteger(port) || port <= 0) driverFail('missing --port');
-  if (!o.out) driverFail('missing --out');
-  if (positionals.length === 0 && !o.post) driverFail('no PATH and no --post');
-  const deadline = Date.now() + Number(o.timeout) * 1000;
-  const out = path.resolve(o.out);
-  mkdirSync(out, { recursive: true });
+  const { port, deadline, out } = clientSetup(
+    o,
+    positionals.length === 0 && !o.post && 'no PATH and no --post',
+  );
   const base = { host: o.host, port, out, serverName: o['server-name'], idleTimeout: '15s' };
   const runs = [];
   if (positionals.length > 0) runs.push(ngtcp2ClientCommand({ ...base, paths: positionals }));
@@ -422,13 +431,7 @@ export async function runH3ClientDriver(argv) {
     const cmd = ngtcp2ClientCommand({ ...base, paths: ['/echo'] });
     runs.push({ ...cmd, args: ['-m', 'POST', `--data=${path.resolve(o.post)}`, ...cmd.args] });
   }
-  for (const cmd of runs) {
-    const left = deadline - Date.now();
-    if (left <= 0) driverFail(`timed out after ${o.timeout}s`);
-    const r = await runCollecting(cmd, left, () => false);
-    if (r.timedOut) driverFail(`timed out after ${o.timeout}s (gtlsclient killed)`);
-    if (r.code !== 0) driverFail(`gtlsclient exited with ${r.code ?? r.signal}`);
-  }
+  for (const cmd of runs) await runClientBefore(cmd, deadline, o.timeout, () => false);
   const names = positionals.map((p) => path.posix.basename(p.split('?')[0]) || 'index.html');
   if (o.post) names.push('echo');
   const missing = names.filter((n) => !existsSync(path.join(out, n)));

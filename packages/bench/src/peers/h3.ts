@@ -6,16 +6,16 @@
  *
  * @module
  */
-import { readFileSync } from 'node:fs';
 import { Agent, fetch, serve } from '@quichex/h3';
 import type { Peer, ServerHandle } from '../lifecycle.js';
-import { HOST, type PeerOptions, requestedBytes, type Scenario } from '../protocol.js';
+import { HOST, type PeerOptions, requestedBytes } from '../protocol.js';
 import {
   BODY_CHUNK,
   bodyChunk,
   chunkLengths,
   type HttpClient,
-  httpClientRun,
+  httpPeer,
+  serverKeys,
   smallBody,
 } from './http-common.js';
 
@@ -47,14 +47,11 @@ function respond(request: Request): Response {
   );
 }
 
-async function server(scenario: Scenario, opts: PeerOptions): Promise<ServerHandle> {
-  if (scenario !== 'http') throw new Error(`h3: ${scenario} is not supported`);
-  if (!opts.cert || !opts.key) throw new Error('the server needs --cert and --key');
+async function server(opts: PeerOptions): Promise<ServerHandle> {
   const srv = await serve({
     host: HOST,
     port: opts.port,
-    cert: readFileSync(opts.cert),
-    key: readFileSync(opts.key),
+    ...serverKeys(opts),
     config: FLOW,
     gracePeriod: 1000,
     handler: respond,
@@ -87,10 +84,4 @@ function client(opts: PeerOptions): HttpClient {
   };
 }
 
-export const h3Peer: Peer = {
-  server,
-  client(scenario, opts) {
-    if (scenario !== 'http') throw new Error(`h3: ${scenario} is not supported`);
-    return httpClientRun(client(opts), opts);
-  },
-};
+export const h3Peer: Peer = httpPeer('h3', server, client);

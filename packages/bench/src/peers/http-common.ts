@@ -5,7 +5,10 @@
  *
  * @module
  */
-import { errorText, withTimeout } from '../lifecycle.js';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:net';
+import { errorText, type Peer, type ServerHandle, withTimeout } from '../lifecycle.js';
 import {
   type BulkResult,
   bulkResult,
@@ -14,6 +17,7 @@ import {
   type GetResult,
   getResult,
   type PeerOptions,
+  type Scenario,
 } from '../protocol.js';
 
 /** Bytes per write of a large response body. */
@@ -113,4 +117,68 @@ export async function httpClientRun(client: HttpClient, opts: PeerOptions): Prom
       process.stderr.write(`http client close: ${errorText(err)}\n`);
     });
   }
+}
+
+/** The `http` scenario's peer `name`: `server`, and a client driven by {@link httpClientRun}. */
+export function httpPeer(
+  name: string,
+  server: (opts: PeerOptions) => Promise<ServerHandle>,
+  client: (opts: PeerOptions) => HttpClient | Promise<HttpClient>,
+): Peer {
+  const only = (scenario: Scenario): void => {
+    if (scenario !== 'http') throw new Error(`${name}: ${scenario} is not supported`);
+  };
+  return {
+    async server(scenario, opts) {
+      only(scenario);
+      return server(opts);
+    },
+    async client(scenario, opts) {
+      only(scenario);
+      return httpClientRun(await client(opts), opts);
+    },
+  };
+}
+
+/** The server's certificate and key (--cert, --key). */
+export function serverKeys(opts: PeerOptions): { cert: Buffer; key: Buffer } {
+  if (!opts.cert || !opts.key) throw new Error('the server needs --cert and --key');
+  return { cert: readFileSync(opts.cert), key: readFileSync(opts.key) };
+}
+
+/** A response stream of node:http or node:http2. */
+interface BodyStream extends NodeJS.EventEmitter {
+  readonly destroyed: boolean;
+  write(chunk: Buffer): boolean;
+  end(): void;
+}
+
+/** Writes an `n`-byte body in {@link BODY_CHUNK} writes, waiting for `drain` when told to. */
+export async function writeBody(out: BodyStream, n: number): Promise<void> {
+  for (const len of chunkLengths(n)) {
+    if (out.destroyed) return;
+    if (!out.write(bodyChunk.subarray(0, len))) await Promise.race([once(out, 'drain'), once(out, 'close')]);
+  }
+  out.end();
+}
+
+/**
+ * The handle of a TCP server once it listens: `live` holds its open sessions or sockets,
+ * destroyed on close.
+ */
+export async function tcpServerHandle(
+  srv: Server,
+  port: number,
+  live: Set<{ destroy(): void }>,
+): Promise<ServerHandle> {
+  await once(srv, 'listening');
+  const addr = srv.address();
+  return {
+    port: typeof addr === 'object' && addr !== null ? addr.port : port,
+    connections: () => live.size,
+    close: async () => {
+      for (const s of live) s.destroy();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+    },
+  };
 }

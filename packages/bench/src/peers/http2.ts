@@ -7,30 +7,20 @@
  * @module
  */
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { Peer, ServerHandle } from '../lifecycle.js';
-import { HOST, type PeerOptions, requestedBytes, type Scenario } from '../protocol.js';
+import { HOST, type PeerOptions, requestedBytes } from '../protocol.js';
 import {
   BODY_CHUNK,
-  bodyChunk,
-  chunkLengths,
   type HttpClient,
-  httpClientRun,
+  httpPeer,
+  serverKeys,
   smallBody,
+  tcpServerHandle,
+  writeBody,
 } from './http-common.js';
 
 const MiB = 1024 * 1024;
-
-async function writeBody(stream: http2.ServerHttp2Stream, n: number): Promise<void> {
-  for (const len of chunkLengths(n)) {
-    if (stream.destroyed) return;
-    if (!stream.write(bodyChunk.subarray(0, len))) {
-      await Promise.race([once(stream, 'drain'), once(stream, 'close')]);
-    }
-  }
-  stream.end();
-}
 
 function onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
   stream.on('error', () => stream.destroy());
@@ -45,15 +35,9 @@ function onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHe
   else void writeBody(stream, n).catch(() => stream.destroy());
 }
 
-async function server(scenario: Scenario, opts: PeerOptions): Promise<ServerHandle> {
-  if (scenario !== 'http') throw new Error(`http2: ${scenario} is not supported`);
-  if (!opts.cert || !opts.key) throw new Error('the server needs --cert and --key');
+async function server(opts: PeerOptions): Promise<ServerHandle> {
   const sessions = new Set<http2.ServerHttp2Session>();
-  const srv = http2.createSecureServer({
-    cert: readFileSync(opts.cert),
-    key: readFileSync(opts.key),
-    minVersion: 'TLSv1.3',
-  });
+  const srv = http2.createSecureServer({ ...serverKeys(opts), minVersion: 'TLSv1.3' });
   srv.on('session', (session) => {
     sessions.add(session);
     session.on('close', () => sessions.delete(session));
@@ -62,16 +46,7 @@ async function server(scenario: Scenario, opts: PeerOptions): Promise<ServerHand
   srv.on('stream', onStream);
   srv.on('tlsClientError', () => undefined);
   srv.listen({ port: opts.port, host: HOST });
-  await once(srv, 'listening');
-  const addr = srv.address();
-  return {
-    port: typeof addr === 'object' && addr !== null ? addr.port : opts.port,
-    connections: () => sessions.size,
-    close: async () => {
-      for (const s of sessions) s.destroy();
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
-    },
-  };
+  return tcpServerHandle(srv, opts.port, sessions);
 }
 
 async function client(opts: PeerOptions): Promise<HttpClient> {
@@ -112,10 +87,4 @@ async function client(opts: PeerOptions): Promise<HttpClient> {
   };
 }
 
-export const http2Peer: Peer = {
-  server,
-  async client(scenario, opts) {
-    if (scenario !== 'http') throw new Error(`http2: ${scenario} is not supported`);
-    return httpClientRun(await client(opts), opts);
-  },
-};
+export const http2Peer: Peer = httpPeer('http2', server, client);

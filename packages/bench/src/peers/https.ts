@@ -7,29 +7,20 @@
  *
  * @module
  */
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Peer, ServerHandle } from '../lifecycle.js';
-import { HOST, type PeerOptions, requestedBytes, type Scenario } from '../protocol.js';
+import { HOST, type PeerOptions, requestedBytes } from '../protocol.js';
 import {
   BODY_CHUNK,
-  bodyChunk,
-  chunkLengths,
   type HttpClient,
-  httpClientRun,
+  httpPeer,
+  serverKeys,
   smallBody,
+  tcpServerHandle,
+  writeBody,
 } from './http-common.js';
-
-async function writeBody(res: ServerResponse, n: number): Promise<void> {
-  for (const len of chunkLengths(n)) {
-    if (res.destroyed) return;
-    if (!res.write(bodyChunk.subarray(0, len))) await Promise.race([once(res, 'drain'), once(res, 'close')]);
-  }
-  res.end();
-}
 
 function onRequest(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
@@ -43,14 +34,11 @@ function onRequest(req: IncomingMessage, res: ServerResponse): void {
   else void writeBody(res, n).catch(() => res.destroy());
 }
 
-async function server(scenario: Scenario, opts: PeerOptions): Promise<ServerHandle> {
-  if (scenario !== 'http') throw new Error(`https: ${scenario} is not supported`);
-  if (!opts.cert || !opts.key) throw new Error('the server needs --cert and --key');
+async function server(opts: PeerOptions): Promise<ServerHandle> {
   const sockets = new Set<Socket>();
   const srv = https.createServer(
     {
-      cert: readFileSync(opts.cert),
-      key: readFileSync(opts.key),
+      ...serverKeys(opts),
       minVersion: 'TLSv1.3',
       noDelay: true,
       keepAlive: true,
@@ -65,16 +53,7 @@ async function server(scenario: Scenario, opts: PeerOptions): Promise<ServerHand
   });
   srv.on('tlsClientError', () => undefined);
   srv.listen({ port: opts.port, host: HOST, backlog: 1024 });
-  await once(srv, 'listening');
-  const addr = srv.address();
-  return {
-    port: typeof addr === 'object' && addr !== null ? addr.port : opts.port,
-    connections: () => sockets.size,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => srv.close(() => resolve()));
-    },
-  };
+  return tcpServerHandle(srv, opts.port, sockets);
 }
 
 function client(opts: PeerOptions): HttpClient {
@@ -116,10 +95,4 @@ function client(opts: PeerOptions): HttpClient {
   };
 }
 
-export const httpsPeer: Peer = {
-  server,
-  client(scenario, opts) {
-    if (scenario !== 'http') throw new Error(`https: ${scenario} is not supported`);
-    return httpClientRun(client(opts), opts);
-  },
-};
+export const httpsPeer: Peer = httpPeer('https', server, client);

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -50,12 +49,7 @@ func say(format string, a ...any) {
 
 func runClient(args []string) int {
 	fs := newFlagSet("client")
-	host := fs.String("host", "127.0.0.1", "server address")
-	port := fs.Int("port", 0, "server UDP port")
-	caFile := fs.String("ca", "", "CA certificate to verify the server against (PEM)")
-	serverName := fs.String("server-name", "localhost", "TLS server name")
-	outDir := fs.String("out", "", "directory to save files into")
-	timeoutSec := fs.Float64("timeout", 120, "give up after this many seconds")
+	cf := addClientFlags(fs)
 	resume := fs.Bool("resume", false, "first path on one connection, the rest on a resumed one")
 	zeroRTT := fs.Bool("zero-rtt", false, "like --resume, with the second connection's requests in 0-RTT")
 	migrate := fs.Bool("migrate", false, "move to a new local port after the first response starts")
@@ -63,49 +57,29 @@ func runClient(args []string) int {
 	// quic-go's OpenStreamSync always waits for MAX_STREAMS credit, so this
 	// contract flag needs no extra behaviour here.
 	fs.Bool("max-streams-wait", false, "wait for stream credit (always the case with quic-go)")
-	paths, err := parseInterspersed(fs, args)
+	paths, timeout, err := cf.parse(fs, args)
 	if err != nil {
 		return fail("client: %v", err)
 	}
-	timeout, err := seconds(*timeoutSec)
-	if err != nil {
-		return fail("client: %v", err)
-	}
-	if *port <= 0 || *caFile == "" || *outDir == "" || len(paths) == 0 {
+	if *cf.port <= 0 || *cf.caFile == "" || *cf.outDir == "" || len(paths) == 0 {
 		return fail("client: --port, --ca, --out and at least one PATH are required")
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		return fail("client: --out: %v", err)
-	}
-	pem, err := os.ReadFile(*caFile)
+	roots, err := cf.prepare()
 	if err != nil {
-		return fail("client: --ca: %v", err)
+		return fail("client: %v", err)
 	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return fail("client: --ca %s holds no PEM certificate", *caFile)
-	}
-	remote, err := net.ResolveUDPAddr("udp", net.JoinHostPort(*host, fmt.Sprint(*port)))
+	remote, err := net.ResolveUDPAddr("udp", cf.addr())
 	if err != nil {
 		return fail("client: %v", err)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	// Last resort: if something ignores ctx, still honour --timeout.
-	time.AfterFunc(timeout+5*time.Second, func() {
-		say("ERROR timeout: still running %v after --timeout", 5*time.Second)
-		os.Exit(1)
-	})
+	watchdog(timeout)
 
 	c := &client{
-		remote: remote,
-		tlsConf: &tls.Config{
-			RootCAs:    roots,
-			ServerName: *serverName,
-			NextProtos: []string{alpn},
-			MinVersion: tls.VersionTLS13,
-		},
+		remote:  remote,
+		tlsConf: cf.tlsConfig(roots, alpn),
 		conf: &quic.Config{
 			HandshakeIdleTimeout: 10 * time.Second,
 			MaxIdleTimeout:       30 * time.Second,
@@ -113,7 +87,7 @@ func runClient(args []string) int {
 			// connection skip a Retry, like a browser would.
 			TokenStore: quic.NewLRUTokenStore(4, 4),
 		},
-		outDir:  *outDir,
+		outDir:  *cf.outDir,
 		migrate: *migrate,
 	}
 	defer c.closeTransports()

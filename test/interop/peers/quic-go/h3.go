@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -31,36 +30,19 @@ const shutdownGrace = 15 * time.Second
 
 func runH3Server(args []string) int {
 	fs := newFlagSet("h3-server")
-	host := fs.String("host", "127.0.0.1", "address to bind")
-	port := fs.Int("port", 0, "UDP port (0: any free port, printed on READY)")
-	certFile := fs.String("cert", "", "certificate chain (PEM)")
-	keyFile := fs.String("key", "", "private key (PEM)")
-	root := fs.String("root", "", "directory to serve")
-	timeoutSec := fs.Float64("timeout", 120, "exit after this many seconds")
+	sf := addServerFlags(fs)
 	fs.Bool("h3", true, "accepted for symmetry with other drivers")
-	if rest, err := parseInterspersed(fs, args); err != nil {
-		return fail("h3-server: %v", err)
-	} else if len(rest) > 0 {
-		return fail("h3-server: unexpected arguments %q", rest)
-	}
-	timeout, err := seconds(*timeoutSec)
+	timeout, err := sf.parse(fs, args)
 	if err != nil {
 		return fail("h3-server: %v", err)
 	}
-	if *certFile == "" || *keyFile == "" || *root == "" {
-		return fail("h3-server: --cert, --key and --root are required")
-	}
-	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
-	if err != nil {
-		return fail("h3-server: loading certificate: %v", err)
-	}
-	laddr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(*host, fmt.Sprint(*port)))
+	cert, err := sf.loadCert()
 	if err != nil {
 		return fail("h3-server: %v", err)
 	}
-	udp, err := net.ListenUDP("udp", laddr)
+	udp, err := sf.listen()
 	if err != nil {
-		return fail("h3-server: listen: %v", err)
+		return fail("h3-server: %v", err)
 	}
 	srv := &http3.Server{
 		TLSConfig: http3.ConfigureTLSConfig(&tls.Config{
@@ -72,7 +54,7 @@ func runH3Server(args []string) int {
 			Allow0RTT:      true,
 			Tracer:         withQlogDir(nil),
 		},
-		Handler: h3Handler(*root),
+		Handler: h3Handler(*sf.root),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(udp) }()
@@ -112,19 +94,12 @@ func h3Handler(root string) http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		// Cleaning "/"+path removes any "..", so the file stays under root.
-		full := filepath.Join(root, filepath.FromSlash(path.Clean("/"+r.URL.Path)))
-		f, err := os.Open(full)
+		f, st, err := openUnder(root, r.URL.Path)
 		if err != nil {
 			http.NotFound(w, r)
 			return
 		}
 		defer f.Close()
-		st, err := f.Stat()
-		if err != nil || !st.Mode().IsRegular() {
-			http.NotFound(w, r)
-			return
-		}
 		w.Header().Set("Content-Length", strconv.FormatInt(st.Size(), 10))
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.WriteHeader(http.StatusOK)
@@ -176,55 +151,30 @@ type h3Client struct {
 
 func runH3Client(args []string) int {
 	fs := newFlagSet("h3-client")
-	host := fs.String("host", "127.0.0.1", "server address")
-	port := fs.Int("port", 0, "server UDP port")
-	caFile := fs.String("ca", "", "CA certificate to verify the server against (PEM)")
-	serverName := fs.String("server-name", "localhost", "TLS server name")
-	outDir := fs.String("out", "", "directory to save files into")
-	timeoutSec := fs.Float64("timeout", 120, "give up after this many seconds")
+	cf := addClientFlags(fs)
 	post := fs.String("post", "", "POST this file's bytes to /echo, save the answer as OUT/echo")
 	cancelFirst := fs.Bool("cancel", false, "cancel the first GET after its first bytes, then GET the rest")
 	fs.Bool("h3", true, "accepted for symmetry with other drivers")
-	paths, err := parseInterspersed(fs, args)
+	paths, timeout, err := cf.parse(fs, args)
 	if err != nil {
 		return fail("h3-client: %v", err)
 	}
-	timeout, err := seconds(*timeoutSec)
-	if err != nil {
-		return fail("h3-client: %v", err)
-	}
-	if *port <= 0 || *caFile == "" || *outDir == "" || (len(paths) == 0 && *post == "") {
+	if *cf.port <= 0 || *cf.caFile == "" || *cf.outDir == "" || (len(paths) == 0 && *post == "") {
 		return fail("h3-client: --port, --ca, --out and a PATH or --post are required")
 	}
 	if *cancelFirst && len(paths) < 1 {
 		return fail("h3-client: --cancel needs a PATH")
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
-		return fail("h3-client: --out: %v", err)
-	}
-	pem, err := os.ReadFile(*caFile)
+	roots, err := cf.prepare()
 	if err != nil {
-		return fail("h3-client: --ca: %v", err)
-	}
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM(pem) {
-		return fail("h3-client: --ca %s holds no PEM certificate", *caFile)
+		return fail("h3-client: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	time.AfterFunc(timeout+5*time.Second, func() {
-		say("ERROR timeout: still running 5s after --timeout")
-		os.Exit(1)
-	})
+	watchdog(timeout)
 
-	tlsConf := &tls.Config{
-		RootCAs:    roots,
-		ServerName: *serverName,
-		NextProtos: []string{http3.NextProtoH3},
-		MinVersion: tls.VersionTLS13,
-	}
-	addr := net.JoinHostPort(*host, fmt.Sprint(*port))
-	conn, err := quic.DialAddr(ctx, addr, tlsConf, &quic.Config{
+	tlsConf := cf.tlsConfig(roots, http3.NextProtoH3)
+	conn, err := quic.DialAddr(ctx, cf.addr(), tlsConf, &quic.Config{
 		HandshakeIdleTimeout: 10 * time.Second,
 		MaxIdleTimeout:       30 * time.Second,
 		Tracer:               withQlogDir(nil),
@@ -236,8 +186,8 @@ func runH3Client(args []string) int {
 	tr := &http3.Transport{DisableCompression: true}
 	c := &h3Client{
 		cc:        tr.NewClientConn(conn),
-		authority: net.JoinHostPort(*serverName, fmt.Sprint(*port)),
-		outDir:    *outDir,
+		authority: net.JoinHostPort(*cf.serverName, fmt.Sprint(*cf.port)),
+		outDir:    *cf.outDir,
 	}
 
 	var errs []error

@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -31,40 +30,23 @@ const maxRequest = 8 << 10
 
 func runServer(args []string) int {
 	fs := newFlagSet("server")
-	host := fs.String("host", "127.0.0.1", "address to bind")
-	port := fs.Int("port", 0, "UDP port (0: any free port, printed on READY)")
-	certFile := fs.String("cert", "", "certificate chain (PEM)")
-	keyFile := fs.String("key", "", "private key (PEM)")
-	root := fs.String("root", "", "directory to serve")
+	sf := addServerFlags(fs)
 	retry := fs.Bool("retry", false, "require a Retry round-trip")
-	timeoutSec := fs.Float64("timeout", 120, "exit after this many seconds")
-	if rest, err := parseInterspersed(fs, args); err != nil {
-		return fail("server: %v", err)
-	} else if len(rest) > 0 {
-		return fail("server: unexpected arguments %q", rest)
-	}
-	timeout, err := seconds(*timeoutSec)
+	timeout, err := sf.parse(fs, args)
 	if err != nil {
 		return fail("server: %v", err)
 	}
-	if *certFile == "" || *keyFile == "" || *root == "" {
-		return fail("server: --cert, --key and --root are required")
+	if st, err := os.Stat(*sf.root); err != nil || !st.IsDir() {
+		return fail("server: --root %q is not a directory", *sf.root)
 	}
-	if st, err := os.Stat(*root); err != nil || !st.IsDir() {
-		return fail("server: --root %q is not a directory", *root)
-	}
-	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	cert, err := sf.loadCert()
 	if err != nil {
-		return fail("server: loading certificate: %v", err)
+		return fail("server: %v", err)
 	}
 
-	laddr, err := net.ResolveUDPAddr("udp", net.JoinHostPort(*host, fmt.Sprint(*port)))
+	udp, err := sf.listen()
 	if err != nil {
 		return fail("server: %v", err)
-	}
-	udp, err := net.ListenUDP("udp", laddr)
-	if err != nil {
-		return fail("server: listen: %v", err)
 	}
 	tr := &quic.Transport{
 		Conn: udp,
@@ -98,7 +80,7 @@ func runServer(args []string) int {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	s := &server{root: *root, conns: map[*quic.Conn]struct{}{}}
+	s := &server{root: *sf.root, conns: map[*quic.Conn]struct{}{}}
 	go s.acceptLoop(ctx, ln)
 
 	fmt.Printf("READY %d\n", udp.LocalAddr().(*net.UDPAddr).Port)
@@ -218,17 +200,8 @@ func readRequest(str *quic.Stream) (string, error) {
 	return path, nil
 }
 
-// open maps a request path to a regular file under root. Cleaning "/"+path
-// removes any "..", so the result cannot escape root.
+// open maps a request path to a regular file under root.
 func (s *server) open(path string) (*os.File, error) {
-	full := filepath.Join(s.root, filepath.FromSlash(filepath.Clean("/"+path)))
-	f, err := os.Open(full)
-	if err != nil {
-		return nil, err
-	}
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		f.Close()
-		return nil, fmt.Errorf("%s is not a regular file", full)
-	}
-	return f, nil
+	f, _, err := openUnder(s.root, path)
+	return f, err
 }

@@ -15,16 +15,16 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use h3::error::Code;
-use quinn::crypto::rustls::{QuicClientConfig, QuicServerConfig};
-use quinn::{Endpoint, VarInt};
-use rustls::RootCertStore;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use quinn::crypto::rustls::QuicClientConfig;
+use quinn::VarInt;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use super::{map_path, one_line, provider, resolve};
+use super::{
+    client_endpoint, client_tls, exit, load_roots, map_path, need, parse_common, resolve,
+    server_endpoint, server_tls, value, CommonOpts,
+};
 
 const ALPN: &[u8] = b"h3";
 /// H3_NO_ERROR, for closing a connection that is done.
@@ -33,67 +33,38 @@ const H3_NO_ERROR: u32 = 0x100;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(15);
 const CHUNK: usize = 64 * 1024;
 
+/// `data` in DATA-frame sized pieces (views, no copies).
+fn chunks(data: &Bytes) -> impl Iterator<Item = Bytes> + '_ {
+    (0..data.len())
+        .step_by(CHUNK)
+        .map(move |off| data.slice(off..(off + CHUNK).min(data.len())))
+}
+
 #[derive(Default)]
 struct H3Opts {
-    host: Option<String>,
-    port: Option<u16>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-    root: Option<PathBuf>,
-    ca: Option<PathBuf>,
-    server_name: Option<String>,
-    out: Option<PathBuf>,
+    common: CommonOpts,
     timeout: Option<f64>,
     post: Option<PathBuf>,
     cancel: bool,
-    paths: Vec<String>,
 }
 
 fn parse(args: &[String]) -> Result<H3Opts, String> {
     let mut o = H3Opts::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match a.as_str() {
-            "--host" => o.host = Some(value(a)?),
-            "--port" => o.port = Some(value(a)?.parse().map_err(|_| "bad --port")?),
-            "--cert" => o.cert = Some(value(a)?.into()),
-            "--key" => o.key = Some(value(a)?.into()),
-            "--root" => o.root = Some(value(a)?.into()),
-            "--ca" => o.ca = Some(value(a)?.into()),
-            "--server-name" => o.server_name = Some(value(a)?),
-            "--out" => o.out = Some(value(a)?.into()),
-            "--timeout" => o.timeout = Some(value(a)?.parse().map_err(|_| "bad --timeout")?),
-            "--post" => o.post = Some(value(a)?.into()),
+    o.common = parse_common(args, |a, it| {
+        match a {
+            "--timeout" => o.timeout = Some(value(it, a)?.parse().map_err(|_| "bad --timeout")?),
+            "--post" => o.post = Some(value(it, a)?.into()),
             "--cancel" => o.cancel = true,
             "--h3" => {}
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            s => o.paths.push(s.to_string()),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(o)
-}
-
-fn need<T: Clone>(v: &Option<T>, name: &str) -> Result<T, String> {
-    v.clone().ok_or_else(|| format!("missing {name}"))
 }
 
 fn limit(o: &H3Opts) -> Duration {
     Duration::from_secs_f64(o.timeout.unwrap_or(120.0).max(0.1))
-}
-
-fn exit(result: Result<(), String>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("ERROR {}", one_line(e));
-            ExitCode::from(1)
-        }
-    }
 }
 
 pub async fn h3_main(mode: &str, args: &[String]) -> ExitCode {
@@ -117,34 +88,17 @@ type ServerConn = h3::server::Connection<h3_quinn::Connection, Bytes>;
 type ServerStream = h3::server::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>;
 
 async fn run_server(o: H3Opts) -> Result<(), String> {
-    let host = need(&o.host, "--host")?;
-    let port = need(&o.port, "--port")?;
-    let cert = need(&o.cert, "--cert")?;
-    let key = need(&o.key, "--key")?;
-    let root = need(&o.root, "--root")?;
+    let host = need(&o.common.host, "--host")?;
+    let port = need(&o.common.port, "--port")?;
+    let cert = need(&o.common.cert, "--cert")?;
+    let key = need(&o.common.key, "--key")?;
+    let root = need(&o.common.root, "--root")?;
     let root = Arc::new(
         root.canonicalize()
             .map_err(|e| format!("--root {}: {e}", root.display()))?,
     );
-    let chain = CertificateDer::pem_file_iter(&cert)
-        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| format!("cert {}: {e}", cert.display()))?;
-    let key =
-        PrivateKeyDer::from_pem_file(&key).map_err(|e| format!("key {}: {e}", key.display()))?;
-    let mut tls = rustls::ServerConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("tls: {e}"))?
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| format!("tls: {e}"))?;
-    tls.alpn_protocols = vec![ALPN.to_vec()];
-    let crypto = QuicServerConfig::try_from(tls).map_err(|e| format!("quic tls: {e}"))?;
-    let config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-    let addr = resolve(&host, port).await?;
-    let endpoint = Endpoint::server(config, addr).map_err(|e| format!("bind {addr}: {e}"))?;
-    let bound = endpoint.local_addr().map_err(|e| e.to_string())?;
-    println!("READY {}", bound.port());
-    eprintln!("quinn-peer h3-server on {bound} root {}", root.display());
+    let tls = server_tls(&cert, &key, ALPN)?;
+    let endpoint = server_endpoint(tls, &host, port, "h3-server", &root).await?;
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("signal: {e}"))?;
@@ -286,14 +240,8 @@ async fn send_file(stream: &mut ServerStream, file: &Path) -> Result<(), String>
         .body(())
         .map_err(|e| e.to_string())?;
     stream.send_response(rsp).await.map_err(|e| e.to_string())?;
-    let mut off = 0;
-    while off < data.len() {
-        let end = (off + CHUNK).min(data.len());
-        stream
-            .send_data(data.slice(off..end))
-            .await
-            .map_err(|e| e.to_string())?;
-        off = end;
+    for chunk in chunks(&data) {
+        stream.send_data(chunk).await.map_err(|e| e.to_string())?;
     }
     stream.finish().await.map_err(|e| e.to_string())
 }
@@ -318,41 +266,33 @@ async fn echo(stream: &mut ServerStream) -> Result<(), String> {
 type Sender = h3::client::SendRequest<h3_quinn::OpenStreams, Bytes>;
 
 async fn run_client(o: H3Opts) -> Result<(), String> {
-    let host = need(&o.host, "--host")?;
-    let port = need(&o.port, "--port")?;
-    let ca = need(&o.ca, "--ca")?;
-    let server_name = o.server_name.clone().unwrap_or_else(|| "localhost".into());
-    let out = need(&o.out, "--out")?;
-    if o.paths.is_empty() && o.post.is_none() {
+    let host = need(&o.common.host, "--host")?;
+    let port = need(&o.common.port, "--port")?;
+    let ca = need(&o.common.ca, "--ca")?;
+    let server_name = o
+        .common
+        .server_name
+        .clone()
+        .unwrap_or_else(|| "localhost".into());
+    let out = need(&o.common.out, "--out")?;
+    if o.common.paths.is_empty() && o.post.is_none() {
         return Err("no PATH and no --post given".into());
     }
-    if o.cancel && o.paths.is_empty() {
+    if o.cancel && o.common.paths.is_empty() {
         return Err("--cancel needs a PATH".into());
     }
     tokio::fs::create_dir_all(&out)
         .await
         .map_err(|e| format!("--out {}: {e}", out.display()))?;
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(&ca).map_err(|e| format!("ca {}: {e}", ca.display()))? {
-        roots
-            .add(c.map_err(|e| format!("ca {}: {e}", ca.display()))?)
-            .map_err(|e| format!("ca {}: {e}", ca.display()))?;
-    }
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("tls: {e}"))?
+    let roots = load_roots(&ca)?;
+    let mut tls = client_tls()?
         .with_root_certificates(roots)
         .with_no_client_auth();
     tls.alpn_protocols = vec![ALPN.to_vec()];
     let crypto = QuicClientConfig::try_from(tls).map_err(|e| format!("quic tls: {e}"))?;
     let config = quinn::ClientConfig::new(Arc::new(crypto));
     let remote = resolve(&host, port).await?;
-    let local: std::net::SocketAddr = if remote.is_ipv6() {
-        "[::]:0".parse().unwrap()
-    } else {
-        "0.0.0.0:0".parse().unwrap()
-    };
-    let endpoint = Endpoint::client(local).map_err(|e| format!("bind: {e}"))?;
+    let endpoint = client_endpoint(remote)?;
     let conn = endpoint
         .connect_with(config, remote, &server_name)
         .map_err(|e| format!("connect: {e}"))?
@@ -368,7 +308,7 @@ async fn run_client(o: H3Opts) -> Result<(), String> {
         }
     });
     let authority = format!("{server_name}:{port}");
-    let mut paths: &[String] = &o.paths;
+    let mut paths: &[String] = &o.common.paths;
     if o.cancel {
         let cancelled = cancel_one(sender.clone(), &authority, &paths[0]).await?;
         println!("CANCELLED {cancelled}");
@@ -414,6 +354,21 @@ fn request(method: http::Method, authority: &str, path: &str) -> Result<http::Re
         .map_err(|e| e.to_string())
 }
 
+/// Sends a GET of `path` (request side finished at once); errors are prefixed with `what`.
+async fn send_get(
+    sender: &mut Sender,
+    authority: &str,
+    path: &str,
+    what: &str,
+) -> Result<h3::client::RequestStream<h3_quinn::BidiStream<Bytes>, Bytes>, String> {
+    let mut stream = sender
+        .send_request(request(http::Method::GET, authority, path)?)
+        .await
+        .map_err(|e| format!("{what}: {e}"))?;
+    stream.finish().await.map_err(|e| format!("{what}: {e}"))?;
+    Ok(stream)
+}
+
 fn base_name(p: &str) -> String {
     let p = p.split('?').next().unwrap_or(p);
     match p.rsplit('/').next() {
@@ -422,12 +377,11 @@ fn base_name(p: &str) -> String {
     }
 }
 
-/// Reads a 200 response's body into `file` (removed again on any failure).
-async fn save<S: h3::quic::RecvStream>(
+/// The response head, which must be a 200; errors are prefixed with `what`.
+async fn recv_ok<S: h3::quic::RecvStream>(
     stream: &mut h3::client::RequestStream<S, Bytes>,
     what: &str,
-    file: &Path,
-) -> Result<(), String> {
+) -> Result<http::Response<()>, String> {
     let rsp = stream
         .recv_response()
         .await
@@ -435,6 +389,16 @@ async fn save<S: h3::quic::RecvStream>(
     if rsp.status() != http::StatusCode::OK {
         return Err(format!("{what}: status {}", rsp.status()));
     }
+    Ok(rsp)
+}
+
+/// Reads a 200 response's body into `file` (removed again on any failure).
+async fn save<S: h3::quic::RecvStream>(
+    stream: &mut h3::client::RequestStream<S, Bytes>,
+    what: &str,
+    file: &Path,
+) -> Result<(), String> {
+    let rsp = recv_ok(stream, what).await?;
     let expected = rsp
         .headers()
         .get("content-length")
@@ -470,11 +434,7 @@ async fn save<S: h3::quic::RecvStream>(
 
 async fn get(mut sender: Sender, authority: &str, path: &str, out: &Path) -> Result<(), String> {
     let what = format!("GET {path}");
-    let mut stream = sender
-        .send_request(request(http::Method::GET, authority, path)?)
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    stream.finish().await.map_err(|e| format!("{what}: {e}"))?;
+    let mut stream = send_get(&mut sender, authority, path, &what).await?;
     save(&mut stream, &what, &out.join(base_name(path))).await
 }
 
@@ -495,13 +455,10 @@ async fn post(mut sender: Sender, authority: &str, file: &Path, out: &Path) -> R
     // Upload and download at once: the echo starts before the upload ends.
     let (mut send, mut recv) = stream.split();
     let upload = async {
-        let mut off = 0;
-        while off < data.len() {
-            let end = (off + CHUNK).min(data.len());
-            send.send_data(data.slice(off..end))
+        for chunk in chunks(&data) {
+            send.send_data(chunk)
                 .await
                 .map_err(|e| format!("{what}: upload: {e}"))?;
-            off = end;
         }
         send.finish()
             .await
@@ -516,18 +473,8 @@ async fn post(mut sender: Sender, authority: &str, file: &Path, out: &Path) -> R
 /// H3_REQUEST_CANCELLED (our request side is already finished).
 async fn cancel_one(mut sender: Sender, authority: &str, path: &str) -> Result<bool, String> {
     let what = format!("GET {path} (to cancel)");
-    let mut stream = sender
-        .send_request(request(http::Method::GET, authority, path)?)
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    stream.finish().await.map_err(|e| format!("{what}: {e}"))?;
-    let rsp = stream
-        .recv_response()
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    if rsp.status() != http::StatusCode::OK {
-        return Err(format!("{what}: status {}", rsp.status()));
-    }
+    let mut stream = send_get(&mut sender, authority, path, &what).await?;
+    recv_ok(&mut stream, &what).await?;
     match stream.recv_data().await {
         Ok(Some(chunk)) if chunk.has_remaining() => {}
         Ok(_) => return Err(format!("{what}: the body ended before any byte")),

@@ -28,6 +28,7 @@ use rustls::client::{
     Tls13ClientSessionValue, WebPkiServerVerifier,
 };
 use rustls::crypto::CryptoProvider;
+use rustls::{ConfigBuilder, WantsVerifier};
 use rustls::{DigitallySignedStruct, NamedGroup, RootCertStore, SignatureScheme};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -46,44 +47,72 @@ const MAX_REQUEST: usize = 8 * 1024;
 
 // ---------------------------------------------------------------- arguments
 
+/// The options of the driver contract that both protocols (hq-interop and HTTP/3) take.
+#[derive(Default, Debug)]
+pub(crate) struct CommonOpts {
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) cert: Option<PathBuf>,
+    pub(crate) key: Option<PathBuf>,
+    pub(crate) root: Option<PathBuf>,
+    pub(crate) ca: Option<PathBuf>,
+    pub(crate) server_name: Option<String>,
+    pub(crate) out: Option<PathBuf>,
+    pub(crate) paths: Vec<String>,
+}
+
+/// The value after option `name`.
+pub(crate) fn value(it: &mut std::slice::Iter<'_, String>, name: &str) -> Result<String, String> {
+    it.next()
+        .cloned()
+        .ok_or_else(|| format!("{name} needs a value"))
+}
+
+/// Parses the common options; every other one goes to `extra`, which takes its value from the
+/// iterator if it has one and returns false for an option it does not know.
+pub(crate) fn parse_common(
+    args: &[String],
+    mut extra: impl FnMut(&str, &mut std::slice::Iter<'_, String>) -> Result<bool, String>,
+) -> Result<CommonOpts, String> {
+    let mut o = CommonOpts::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--host" => o.host = Some(value(&mut it, a)?),
+            "--port" => o.port = Some(value(&mut it, a)?.parse().map_err(|_| "bad --port")?),
+            "--cert" => o.cert = Some(value(&mut it, a)?.into()),
+            "--key" => o.key = Some(value(&mut it, a)?.into()),
+            "--root" => o.root = Some(value(&mut it, a)?.into()),
+            "--ca" => o.ca = Some(value(&mut it, a)?.into()),
+            "--server-name" => o.server_name = Some(value(&mut it, a)?),
+            "--out" => o.out = Some(value(&mut it, a)?.into()),
+            s if s.starts_with("--") => {
+                if !extra(s, &mut it)? {
+                    return Err(format!("unknown option {s}"));
+                }
+            }
+            s => o.paths.push(s.to_string()),
+        }
+    }
+    Ok(o)
+}
+
 #[derive(Default, Debug)]
 struct Opts {
-    host: Option<String>,
-    port: Option<u16>,
-    cert: Option<PathBuf>,
-    key: Option<PathBuf>,
-    root: Option<PathBuf>,
-    ca: Option<PathBuf>,
-    server_name: Option<String>,
-    out: Option<PathBuf>,
+    common: CommonOpts,
     timeout: Option<u64>,
     retry: bool,
     resume: bool,
     zero_rtt: bool,
     migrate: bool,
     key_update: bool,
-    paths: Vec<String>,
 }
 
 fn parse_args(args: &[String]) -> Result<Opts, String> {
     let mut o = Opts::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match a.as_str() {
-            "--host" => o.host = Some(value(a)?),
-            "--port" => o.port = Some(value(a)?.parse().map_err(|_| "bad --port")?),
-            "--cert" => o.cert = Some(value(a)?.into()),
-            "--key" => o.key = Some(value(a)?.into()),
-            "--root" => o.root = Some(value(a)?.into()),
-            "--ca" => o.ca = Some(value(a)?.into()),
-            "--server-name" => o.server_name = Some(value(a)?),
-            "--out" => o.out = Some(value(a)?.into()),
-            "--timeout" => o.timeout = Some(value(a)?.parse().map_err(|_| "bad --timeout")?),
+    o.common = parse_common(args, |a, it| {
+        match a {
+            "--timeout" => o.timeout = Some(value(it, a)?.parse().map_err(|_| "bad --timeout")?),
             "--retry" => o.retry = true,
             "--resume" => o.resume = true,
             "--zero-rtt" => o.zero_rtt = true,
@@ -91,14 +120,14 @@ fn parse_args(args: &[String]) -> Result<Opts, String> {
             "--key-update" => o.key_update = true,
             // quinn's open_bi already waits for MAX_STREAMS credit, so this is the default.
             "--max-streams-wait" => {}
-            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
-            s => o.paths.push(s.to_string()),
+            _ => return Ok(false),
         }
-    }
+        Ok(true)
+    })?;
     Ok(o)
 }
 
-fn need<T: Clone>(v: &Option<T>, name: &str) -> Result<T, String> {
+pub(crate) fn need<T: Clone>(v: &Option<T>, name: &str) -> Result<T, String> {
     v.clone().ok_or_else(|| format!("missing {name}"))
 }
 
@@ -110,24 +139,16 @@ fn main() -> ExitCode {
         eprintln!("{USAGE}");
         return ExitCode::from(2);
     };
-    if mode == "h3-server" || mode == "h3-client" {
-        return match tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-        {
-            Ok(rt) => rt.block_on(h3::h3_main(&mode, &args[1..])),
+    let h3 = mode == "h3-server" || mode == "h3-client";
+    let opts = if h3 {
+        None
+    } else {
+        match parse_args(&args[1..]) {
+            Ok(o) => Some(o),
             Err(e) => {
-                println!("ERROR runtime: {e}");
-                ExitCode::from(1)
+                eprintln!("{e}\n{USAGE}");
+                return ExitCode::from(2);
             }
-        };
-    }
-    let opts = match parse_args(&args[1..]) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("{e}\n{USAGE}");
-            return ExitCode::from(2);
         }
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -141,9 +162,10 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match mode.as_str() {
-        "server" => rt.block_on(server_main(opts)),
-        "client" => rt.block_on(client_main(opts)),
+    match (mode.as_str(), opts) {
+        (_, None) => rt.block_on(h3::h3_main(&mode, &args[1..])),
+        ("server", Some(o)) => exit(rt.block_on(run_server(o))),
+        ("client", Some(o)) => rt.block_on(client_main(o)),
         _ => {
             eprintln!("{USAGE}");
             ExitCode::from(2)
@@ -151,12 +173,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn provider() -> Arc<CryptoProvider> {
+/// The contract's end: exit 0, or one ERROR line and exit 1.
+pub(crate) fn exit(result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("ERROR {}", one_line(e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
 /// Resolves --host/--port; literal IPs need no lookup, names go through the resolver.
-async fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
+pub(crate) async fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
@@ -169,57 +202,96 @@ async fn resolve(host: &str, port: u16) -> Result<SocketAddr, String> {
 }
 
 /// One line, so the runner's line-oriented parser sees the whole reason.
-fn one_line(s: impl fmt::Display) -> String {
+pub(crate) fn one_line(s: impl fmt::Display) -> String {
     s.to_string().replace(['\r', '\n'], " ")
 }
 
-// ---------------------------------------------------------------- server
-
-async fn server_main(o: Opts) -> ExitCode {
-    match run_server(o).await {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("ERROR {}", one_line(e));
-            ExitCode::from(1)
-        }
-    }
-}
-
-async fn run_server(o: Opts) -> Result<(), String> {
-    let host = need(&o.host, "--host")?;
-    let port = need(&o.port, "--port")?;
-    let cert = need(&o.cert, "--cert")?;
-    let key = need(&o.key, "--key")?;
-    let root = need(&o.root, "--root")?;
-    let root = root
-        .canonicalize()
-        .map_err(|e| format!("--root {}: {e}", root.display()))?;
-    let limit = Duration::from_secs(o.timeout.unwrap_or(120));
-
-    let chain = CertificateDer::pem_file_iter(&cert)
+/// The server's TLS 1.3 configuration for `alpn`, from the --cert chain and --key (PEM).
+pub(crate) fn server_tls(
+    cert: &Path,
+    key: &Path,
+    alpn: &[u8],
+) -> Result<rustls::ServerConfig, String> {
+    let chain = CertificateDer::pem_file_iter(cert)
         .and_then(|it| it.collect::<Result<Vec<_>, _>>())
         .map_err(|e| format!("cert {}: {e}", cert.display()))?;
     let key =
-        PrivateKeyDer::from_pem_file(&key).map_err(|e| format!("key {}: {e}", key.display()))?;
-
+        PrivateKeyDer::from_pem_file(key).map_err(|e| format!("key {}: {e}", key.display()))?;
     let mut tls = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| format!("tls: {e}"))?
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .map_err(|e| format!("tls: {e}"))?;
-    tls.alpn_protocols = vec![ALPN.to_vec()];
-    // QUIC only allows 0 or u32::MAX here; u32::MAX lets tickets advertise 0-RTT. rustls
-    // accepts early data only with stateful resumption, which is its default (no ticketer).
-    tls.max_early_data_size = u32::MAX;
+    tls.alpn_protocols = vec![alpn.to_vec()];
+    Ok(tls)
+}
+
+/// Binds the server endpoint on --host/--port and announces it (`READY <port>`).
+pub(crate) async fn server_endpoint(
+    tls: rustls::ServerConfig,
+    host: &str,
+    port: u16,
+    mode: &str,
+    root: &Path,
+) -> Result<Endpoint, String> {
     let crypto = QuicServerConfig::try_from(tls).map_err(|e| format!("quic tls: {e}"))?;
     let config = quinn::ServerConfig::with_crypto(Arc::new(crypto));
-
-    let addr = resolve(&host, port).await?;
+    let addr = resolve(host, port).await?;
     let endpoint = Endpoint::server(config, addr).map_err(|e| format!("bind {addr}: {e}"))?;
     let bound = endpoint.local_addr().map_err(|e| e.to_string())?;
     println!("READY {}", bound.port());
-    eprintln!("quinn-peer server on {bound} root {}", root.display());
+    eprintln!("quinn-peer {mode} on {bound} root {}", root.display());
+    Ok(endpoint)
+}
+
+/// The CA certificates of --ca (PEM).
+pub(crate) fn load_roots(ca: &Path) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    for c in CertificateDer::pem_file_iter(ca).map_err(|e| format!("ca {}: {e}", ca.display()))? {
+        roots
+            .add(c.map_err(|e| format!("ca {}: {e}", ca.display()))?)
+            .map_err(|e| format!("ca {}: {e}", ca.display()))?;
+    }
+    Ok(roots)
+}
+
+/// A TLS 1.3 client configuration, up to the choice of certificate verifier.
+pub(crate) fn client_tls() -> Result<ConfigBuilder<rustls::ClientConfig, WantsVerifier>, String> {
+    rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| format!("tls: {e}"))
+}
+
+/// A client endpoint on a fresh port for talking to `remote`: on loopback when the peer is
+/// there (a migrated socket reuses this IP), else on the unspecified address of its family.
+pub(crate) fn client_endpoint(remote: SocketAddr) -> Result<Endpoint, String> {
+    let local_ip = match remote.ip() {
+        ip if ip.is_loopback() => ip,
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    Endpoint::client(SocketAddr::new(local_ip, 0)).map_err(|e| format!("bind: {e}"))
+}
+
+// ---------------------------------------------------------------- server
+
+async fn run_server(o: Opts) -> Result<(), String> {
+    let host = need(&o.common.host, "--host")?;
+    let port = need(&o.common.port, "--port")?;
+    let cert = need(&o.common.cert, "--cert")?;
+    let key = need(&o.common.key, "--key")?;
+    let root = need(&o.common.root, "--root")?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| format!("--root {}: {e}", root.display()))?;
+    let limit = Duration::from_secs(o.timeout.unwrap_or(120));
+
+    let mut tls = server_tls(&cert, &key, ALPN)?;
+    // QUIC only allows 0 or u32::MAX here; u32::MAX lets tickets advertise 0-RTT. rustls
+    // accepts early data only with stateful resumption, which is its default (no ticketer).
+    tls.max_early_data_size = u32::MAX;
+    let endpoint = server_endpoint(tls, &host, port, "server", &root).await?;
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("signal: {e}"))?;
@@ -326,7 +398,7 @@ fn request_path(req: &[u8]) -> Option<String> {
 }
 
 /// Maps a request path under `root`, refusing anything that could climb out of it.
-fn map_path(root: &Path, req: &str) -> Option<PathBuf> {
+pub(crate) fn map_path(root: &Path, req: &str) -> Option<PathBuf> {
     let rel = Path::new(req.trim_start_matches('/'));
     if rel.as_os_str().is_empty() {
         return None;
@@ -627,7 +699,7 @@ async fn client_main(o: Opts) -> ExitCode {
     let limit = Duration::from_secs(o.timeout.unwrap_or(120));
     let pending: Pending = Arc::new(Progress {
         stage: Mutex::new("setup"),
-        paths: Mutex::new(o.paths.iter().map(|p| (p.clone(), None)).collect()),
+        paths: Mutex::new(o.common.paths.iter().map(|p| (p.clone(), None)).collect()),
     });
     let result = match tokio::time::timeout(limit, run_client(o, pending.clone())).await {
         Ok(r) => r,
@@ -650,41 +722,29 @@ async fn client_main(o: Opts) -> ExitCode {
             ))
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            println!("ERROR {}", one_line(e));
-            ExitCode::from(1)
-        }
-    }
+    exit(result)
 }
 
 async fn run_client(o: Opts, pending: Pending) -> Result<(), String> {
-    let host = need(&o.host, "--host")?;
-    let port = need(&o.port, "--port")?;
-    let ca = need(&o.ca, "--ca")?;
-    let server_name = o.server_name.clone().unwrap_or_else(|| host.clone());
-    let out = need(&o.out, "--out")?;
-    if o.paths.is_empty() {
+    let host = need(&o.common.host, "--host")?;
+    let port = need(&o.common.port, "--port")?;
+    let ca = need(&o.common.ca, "--ca")?;
+    let server_name = o.common.server_name.clone().unwrap_or_else(|| host.clone());
+    let out = need(&o.common.out, "--out")?;
+    let paths = &o.common.paths;
+    if paths.is_empty() {
         return Err("no PATH given".into());
     }
     tokio::fs::create_dir_all(&out)
         .await
         .map_err(|e| format!("--out {}: {e}", out.display()))?;
 
-    let mut roots = RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(&ca).map_err(|e| format!("ca {}: {e}", ca.display()))? {
-        roots
-            .add(c.map_err(|e| format!("ca {}: {e}", ca.display()))?)
-            .map_err(|e| format!("ca {}: {e}", ca.display()))?;
-    }
+    let roots = load_roots(&ca)?;
     let events = Arc::new(TlsEvents::default());
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider())
         .build()
         .map_err(|e| format!("verifier: {e}"))?;
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider())
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| format!("tls: {e}"))?
+    let mut tls = client_tls()?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(CountingVerifier {
             inner: webpki,
@@ -702,14 +762,7 @@ async fn run_client(o: Opts, pending: Pending) -> Result<(), String> {
     let config = quinn::ClientConfig::new(Arc::new(crypto));
 
     let remote = resolve(&host, port).await?;
-    // Stay on loopback when the peer is there; the migrated socket reuses this IP.
-    let local_ip = match remote.ip() {
-        ip if ip.is_loopback() => ip,
-        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-    };
-    let endpoint =
-        Endpoint::client(SocketAddr::new(local_ip, 0)).map_err(|e| format!("bind: {e}"))?;
+    let endpoint = client_endpoint(remote)?;
     let connect = || {
         endpoint
             .connect_with(config.clone(), remote, &server_name)
@@ -717,12 +770,12 @@ async fn run_client(o: Opts, pending: Pending) -> Result<(), String> {
     };
 
     let two_connections = o.resume || o.zero_rtt;
-    let mut rest: &[String] = &o.paths;
+    let mut rest: &[String] = paths;
     if two_connections {
         pending.stage("handshake 1");
         let first = connect()?.await.map_err(|e| format!("handshake 1: {e}"))?;
         pending.stage("transfer 1");
-        download_all(&first, &o.paths[..1], &out, None, &pending).await?;
+        download_all(&first, &paths[..1], &out, None, &pending).await?;
         // Tickets normally ride with the first flight after the handshake; give a slow
         // one a moment rather than resuming with nothing.
         for _ in 0..40 {
@@ -735,7 +788,7 @@ async fn run_client(o: Opts, pending: Pending) -> Result<(), String> {
             eprintln!("no session ticket received on connection 1");
         }
         first.close(VarInt::from_u32(0), b"done");
-        rest = &o.paths[1..];
+        rest = &paths[1..];
     }
 
     pending.stage("handshake");
