@@ -45,8 +45,6 @@ export class Exchange {
   dataPending = false;
   /** The peer's body ended (FINISHED). */
   finished = false;
-  /** A reader waits for the next chunk. */
-  #pull: (() => void) | null = null;
   #inClosed = false;
 
   // -- outgoing
@@ -94,15 +92,12 @@ export class Exchange {
           this.#controller = new WeakRef(controller);
           if (this.#aborted) controller.error(this.#aborted);
         },
-        pull: () =>
-          new Promise<void>((resolve) => {
-            this.#pull = resolve;
-            this.#host.wake();
-          }),
+        // The reader has room: ask for a round, which reads while there is
+        // room (see wantsData). No promise is kept pending: one would tie
+        // the stream to the session and keep a dropped body from being collected.
+        pull: () => this.#host.wake(),
         cancel: () => {
           this.#inClosed = true;
-          this.#pull?.();
-          this.#pull = null;
           if (!this.finished) this.#host.cancel(this.id, 0x10cn);
         },
       },
@@ -131,13 +126,10 @@ export class Exchange {
     return desired > 0;
   }
 
-  /** Hands a chunk to the waiting reader. */
+  /** Hands a chunk to the body's reader. */
   deliver(chunk: Uint8Array): void {
     if (this.#inClosed) return;
     this.#controller?.deref()?.enqueue(chunk);
-    const pull = this.#pull;
-    this.#pull = null;
-    pull?.();
   }
 
   /** The peer's body ended cleanly. */
@@ -151,9 +143,6 @@ export class Exchange {
     } catch {
       // already closed by its reader
     }
-    const pull = this.#pull;
-    this.#pull = null;
-    pull?.();
   }
 
   // -- outgoing ----------------------------------------------------------------
@@ -226,8 +215,6 @@ export class Exchange {
         // already closed
       }
     }
-    this.#pull?.();
-    this.#pull = null;
     this.#drained?.();
     this.#drained = null;
     this.onAbort?.(reason);
