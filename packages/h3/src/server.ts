@@ -232,9 +232,22 @@ async function answer(
   const problem = fieldProblem(fields, 'request');
   const method = field(fields, ':method') ?? '';
   let request: Request;
-  const abort = new AbortController();
-  // Not inside the engine's round: the signal's listeners are the handler's code.
-  ex.onAbort = (reason) => queueMicrotask(() => abort.abort(reason));
+  // info.signal is made when the handler asks for it: most never do, and an
+  // AbortSignal is one of the costliest objects of a request.
+  let abort: AbortController | null = null;
+  let abortReason: Error | null = null;
+  ex.onAbort = (reason) => {
+    abortReason = reason;
+    // Not inside the engine's round: the signal's listeners are the handler's code.
+    if (abort) queueMicrotask(() => abort?.abort(reason));
+  };
+  const signal = (): AbortSignal => {
+    if (abort === null) {
+      abort = new AbortController();
+      if (abortReason) abort.abort(abortReason);
+    }
+    return abort.signal;
+  };
   // The Request gets no signal of its own (each costs a transferable
   // AbortSignal): the handler's signal is `info.signal`.
   try {
@@ -258,7 +271,15 @@ async function answer(
   const { address: remoteAddress, port: remotePort } = connection.remoteAddress;
   let response: Response;
   try {
-    response = await handler(request, { remoteAddress, remotePort, connection, signal: abort.signal });
+    const info: RequestInfo = {
+      remoteAddress,
+      remotePort,
+      connection,
+      get signal() {
+        return signal();
+      },
+    };
+    response = await handler(request, info);
     if (!(response instanceof Response)) throw new TypeError('the handler did not return a Response');
   } catch (err) {
     debug('handler failed on stream %d: %s', ex.id, err instanceof Error ? err.message : String(err));
