@@ -1,0 +1,189 @@
+/**
+ * The edges: bad arguments named clearly, failures that stay with their
+ * request, the default agent, Request objects as input, disposal.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { tlsFixtures } from '../../../test/support/tls-fixtures.js';
+import { Agent, altSvc, fetch, getDefaultAgent, type H3Server, H3StreamError, serve } from '../src/index.js';
+
+const fx = tlsFixtures();
+const closing: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const close of closing.reverse()) await close();
+});
+
+async function start(
+  handler: Parameters<typeof serve>[0]['handler'],
+): Promise<{ server: H3Server; base: string }> {
+  const server = await serve({ host: '127.0.0.1', port: 0, cert: fx.leaf.cert, key: fx.leaf.key, handler });
+  closing.push(() => server.close({ gracePeriod: 0 }));
+  return { server, base: `https://localhost:${server.address().port}` };
+}
+
+function agentWith(options: ConstructorParameters<typeof Agent>[0] = {}): Agent {
+  const agent = new Agent({ ca: fx.rootCa.cert, ...options });
+  closing.push(() => agent.close({ timeoutMs: 0 }));
+  return agent;
+}
+
+describe('failures stay with their request', () => {
+  it('a response body that fails mid-stream resets that stream: the client read fails, others go on', async () => {
+    const { base } = await start((request) => {
+      if (new URL(request.url).pathname === '/bad-chunk') {
+        // A string is not a byte chunk: the server resets the stream with H3_INTERNAL_ERROR.
+        return new Response(
+          new ReadableStream({
+            start(c) {
+              c.enqueue(new Uint8Array([1, 2, 3]));
+              c.enqueue('not bytes' as never);
+            },
+          }),
+        );
+      }
+      if (new URL(request.url).pathname === '/not-a-response') return 'nope' as never;
+      return new Response('fine');
+    });
+    const agent = agentWith();
+    // The reset may overtake the response headers: fetch() or the body read fails with it.
+    const failure = await fetch(`${base}/bad-chunk`, { agent })
+      .then((res) => res.arrayBuffer())
+      .then(
+        () => null,
+        (err: unknown) => err,
+      );
+    expect(failure).toBeInstanceOf(H3StreamError);
+    const notResponse = await fetch(`${base}/not-a-response`, { agent });
+    expect(notResponse.status).toBe(500);
+    await notResponse.text();
+    expect(await (await fetch(`${base}/x`, { agent })).text()).toBe('fine');
+  });
+
+  it('an abort while waiting for a free stream rejects that request alone', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    const { base } = await start(async () => {
+      await held;
+      return new Response('late');
+    });
+    const agent = agentWith({ maxConcurrentStreams: 1, maxConnectionsPerOrigin: 1 });
+    const first = fetch(`${base}/1`, { agent }).then((r) => r.text());
+    await new Promise((r) => setTimeout(r, 50));
+    const waiting = fetch(`${base}/2`, { agent, signal: AbortSignal.timeout(100) });
+    await expect(waiting).rejects.toThrow(/timeout|aborted/i);
+    release();
+    expect(await first).toBe('late');
+  });
+});
+
+describe('inputs', () => {
+  it('takes a Request object, with its method, headers and body', async () => {
+    const { base } = await start(
+      async (request) =>
+        new Response(`${request.method} ${request.headers.get('x-a')} ${await request.text()}`),
+    );
+    const agent = agentWith();
+    const req = new Request(`${base}/r`, { method: 'PUT', headers: { 'x-a': '1' }, body: 'payload' });
+    expect(await (await fetch(req, { agent })).text()).toBe('PUT 1 payload');
+    expect(await (await agent.request(new Request(`${base}/r`))).text()).toBe('GET null ');
+  });
+
+  it('refuses a redirect loop, and a 307 with a streamed body', async () => {
+    const { base } = await start(async (request) => {
+      const path = new URL(request.url).pathname;
+      if (path === '/loop') return new Response(null, { status: 302, headers: { location: '/loop' } });
+      if (path === '/keep') return new Response(null, { status: 307, headers: { location: '/else' } });
+      return new Response('else');
+    });
+    const agent = agentWith();
+    await expect(fetch(`${base}/loop`, { agent })).rejects.toThrow(/more than 20 redirects/);
+    const body = new ReadableStream({
+      start(c) {
+        c.enqueue(new Uint8Array([1]));
+        c.close();
+      },
+    });
+    await expect(
+      fetch(`${base}/keep`, { agent, method: 'POST', body, duplex: 'half' } as RequestInit & {
+        agent: Agent;
+      }),
+    ).rejects.toThrow(/cannot follow a 307 redirect with a streamed request body/);
+  });
+
+  it('names bad options', async () => {
+    expect(() => new Agent({ idleTimeout: 1.5 })).toThrow(/idleTimeout must be an integer/);
+    expect(() => new Agent({ lookup: 'dns' as never })).toThrow(/lookup must be a function/);
+    expect(() => altSvc(443, -1)).toThrow(/maxAge/);
+    await expect(fetch('https://localhost/', { agent: {} as Agent })).rejects.toThrow(
+      /agent must be an Agent/,
+    );
+    await expect(
+      serve({
+        port: 0,
+        cert: fx.leaf.cert,
+        key: fx.leaf.key,
+        handler: () => new Response(''),
+        gracePeriod: -1,
+      }),
+    ).rejects.toThrow(/gracePeriod/);
+    await expect(serve(null as never)).rejects.toThrow(/options must be an object/);
+  });
+
+  it('a closed agent refuses requests', async () => {
+    const agent = new Agent({ ca: fx.rootCa.cert });
+    await agent.close();
+    await expect(fetch('https://localhost:1/', { agent })).rejects.toThrow(/the agent is closed/);
+  });
+});
+
+describe('defaults and disposal', () => {
+  it('the default agent trusts Node root store, so a private CA is refused', async () => {
+    const { base } = await start(() => new Response('x'));
+    expect(getDefaultAgent()).toBe(getDefaultAgent());
+    await expect(fetch(base)).rejects.toMatchObject({
+      authorizationError: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    });
+  });
+
+  it('servers and agents close with `await using`, and a server closes when its signal aborts', async () => {
+    const controller = new AbortController();
+    const server = await serve({
+      host: '127.0.0.1',
+      port: 0,
+      cert: fx.leaf.cert,
+      key: fx.leaf.key,
+      handler: () => new Response('x'),
+      signal: controller.signal,
+    });
+    {
+      await using agent = new Agent({ ca: fx.rootCa.cert });
+      expect(await (await fetch(`https://localhost:${server.address().port}/`, { agent })).text()).toBe('x');
+    }
+    controller.abort();
+    await server.closed;
+    {
+      await using other = await serve({
+        host: '127.0.0.1',
+        port: 0,
+        cert: fx.leaf.cert,
+        key: fx.leaf.key,
+        handler: () => new Response('y'),
+      });
+      expect(other.address().port).toBeGreaterThan(0);
+    }
+  });
+
+  it('a port already in use is refused and frees what it made', async () => {
+    const { server } = await start(() => new Response('x'));
+    await expect(
+      serve({
+        host: '127.0.0.1',
+        port: server.address().port,
+        cert: fx.leaf.cert,
+        key: fx.leaf.key,
+        handler: () => new Response('x'),
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_QUIC_SOCKET' });
+  });
+});
