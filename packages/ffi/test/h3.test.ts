@@ -37,6 +37,7 @@ import {
   quiche_h3_send_request,
   quiche_h3_send_response,
   readString,
+  registerH3HeaderCallback,
   StructSize,
 } from '../src/index.js';
 import { generateTestCerts, type TestCerts } from './support/certs.js';
@@ -242,6 +243,34 @@ describe('HTTP/3', () => {
       quiche_h3_event_free(ev);
     }
     pollAll(serverH3, server); // drain (and free) the rest
+  });
+
+  it('walks headers with a registered callback: latin1 strings, and a throw stops the walk', () => {
+    const { pair, client, server, clientH3, serverH3 } = h3Pair();
+    const req = headers([...REQUEST, ['x-latin1', 'caf\u00e9']]);
+    // The value's bytes are UTF-8 ('é' is two bytes): read as latin1, each byte is one character.
+    quiche_h3_send_request(clientH3, client, req, req.length, true);
+    pair.pump();
+    const evOut = new BigUint64Array(1);
+    expect(Number(quiche_h3_conn_poll(serverH3, server, evOut))).toBe(0);
+    const ev = evOut[0] as QuicheH3Event;
+    try {
+      const seen: [string, string][] = [];
+      let fail = false;
+      const cb = registerH3HeaderCallback((name, value) => {
+        if (fail) throw new Error('stop');
+        seen.push([name, value]);
+        return 0;
+      });
+      expect(quiche_h3_event_for_each_header(ev, cb as never, null)).toBe(0);
+      expect(seen.find(([n]) => n === 'x-latin1')?.[1]).toBe(Buffer.from('caf\u00e9').toString('latin1'));
+      expect(seen.find(([n]) => n === ':method')?.[1]).toBe('GET');
+      fail = true;
+      expect(quiche_h3_event_for_each_header(ev, cb as never, null)).toBe(-1);
+    } finally {
+      quiche_h3_event_free(ev);
+    }
+    pollAll(serverH3, server);
   });
 
   it("exposes the peer's SETTINGS once received", () => {

@@ -447,6 +447,35 @@ describe('keys and certificates given in memory', () => {
     ).toThrow(/ca/);
   });
 
+  it('caDirectory reads every PEM certificate of a directory; bad files and directories are named', async () => {
+    const { mkdtempSync, writeFileSync, mkdirSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(tmpdir(), 'quichex-cadir-'));
+    try {
+      writeFileSync(path.join(dir, 'root.pem'), fx.rootCa.cert);
+      writeFileSync(path.join(dir, 'notes.txt'), 'not a certificate');
+      mkdirSync(path.join(dir, 'sub'));
+      const { port } = await serve({ cert: fx.leaf.cert, key: fx.leaf.key });
+      const conn = await dial(port, { caDirectory: dir });
+      expect(conn.info().authorized).toBe(true);
+      await conn.close();
+      const empty = mkdtempSync(path.join(tmpdir(), 'quichex-cadir-empty-'));
+      expect(() => new Config({ caDirectory: empty })).toThrow(/holds no PEM certificate/);
+      rmSync(empty, { recursive: true });
+      expect(() => new Config({ caDirectory: path.join(dir, 'missing') })).toThrow(
+        /caDirectory: cannot read .*ENOENT/,
+      );
+      expect(() => new Config({ caFile: path.join(dir, 'notes.txt') })).toThrow(/must be PEM text/);
+      expect(() => new Config({ cert: fx.leaf.cert, key: fx.leaf.key, passphrase: 42 as never })).toThrow(
+        /passphrase must be a string or a Uint8Array/,
+      );
+      expect(() => new Config({ ca: 7 as never })).toThrow(/ca must be a string or a Uint8Array/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('without ca a client trusts Node root store, which does not hold our test root', async () => {
     const { port } = await serve({ cert: fx.leaf.cert, key: fx.leaf.key });
     const err = await rejection(dial(port, {}));
