@@ -5,35 +5,12 @@
  */
 import * as q from '@quichex/ffi';
 import { Config, connect } from 'quichex';
-import { afterAll, describe, expect, it } from 'vitest';
-import { tlsFixtures } from '../../../test/support/tls-fixtures.js';
-import { Agent, altSvc, fetch, H3ErrorCode, type H3Server, type Handler, serve } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { Agent, altSvc, fetch, H3ErrorCode, serve } from '../src/index.js';
 import { parsePriority } from '../src/session.js';
+import { h3TestKit } from './support.js';
 
-const fx = tlsFixtures();
-const closing: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const close of closing.reverse()) await close();
-});
-
-async function start(handler: Handler, gracePeriod?: number): Promise<{ server: H3Server; base: string }> {
-  const server = await serve({
-    host: '127.0.0.1',
-    port: 0,
-    cert: fx.leaf.cert,
-    key: fx.leaf.key,
-    handler,
-    gracePeriod,
-  });
-  closing.push(() => server.close({ gracePeriod: 0 }));
-  return { server, base: `https://localhost:${server.address().port}` };
-}
-
-function agentWith(options: ConstructorParameters<typeof Agent>[0] = {}): Agent {
-  const agent = new Agent({ ca: fx.rootCa.cert, ...options });
-  closing.push(() => agent.close({ timeoutMs: 0 }));
-  return agent;
-}
+const { fx, closing, start, agentWith } = h3TestKit();
 
 /** A promise and its resolver. */
 function gate(): { promise: Promise<void>; open: () => void } {

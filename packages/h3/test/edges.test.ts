@@ -2,29 +2,11 @@
  * The edges: bad arguments named clearly, failures that stay with their
  * request, the default agent, Request objects as input, disposal.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { tlsFixtures } from '../../../test/support/tls-fixtures.js';
-import { Agent, altSvc, fetch, getDefaultAgent, type H3Server, H3StreamError, serve } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { Agent, altSvc, fetch, getDefaultAgent, H3StreamError, serve } from '../src/index.js';
+import { h3TestKit } from './support.js';
 
-const fx = tlsFixtures();
-const closing: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const close of closing.reverse()) await close();
-});
-
-async function start(
-  handler: Parameters<typeof serve>[0]['handler'],
-): Promise<{ server: H3Server; base: string }> {
-  const server = await serve({ host: '127.0.0.1', port: 0, cert: fx.leaf.cert, key: fx.leaf.key, handler });
-  closing.push(() => server.close({ gracePeriod: 0 }));
-  return { server, base: `https://localhost:${server.address().port}` };
-}
-
-function agentWith(options: ConstructorParameters<typeof Agent>[0] = {}): Agent {
-  const agent = new Agent({ ca: fx.rootCa.cert, ...options });
-  closing.push(() => agent.close({ timeoutMs: 0 }));
-  return agent;
-}
+const { fx, start, agentWith } = h3TestKit();
 
 describe('failures stay with their request', () => {
   it('a response body that fails mid-stream resets that stream: the client read fails, others go on', async () => {
