@@ -36,6 +36,14 @@ export async function fetch(input: string | URL | Request, init: H3RequestInit =
   const { agent = getDefaultAgent(), ...rest } = init;
   if (!(agent instanceof Agent)) throw new TypeError('agent must be an Agent');
   let parts = toParts(input, rest);
+  // A body given as bytes, text, a Blob or form data can be sent again after a 307/308; a stream cannot.
+  const replayable =
+    !(input instanceof Request) &&
+    rest.body !== undefined &&
+    rest.body !== null &&
+    !(rest.body instanceof ReadableStream)
+      ? rest.body
+      : null;
   const mode = rest.redirect ?? (input instanceof Request ? input.redirect : 'follow');
   for (let hop = 0; ; hop++) {
     const response = await agent.send(parts);
@@ -50,8 +58,11 @@ export async function fetch(input: string | URL | Request, init: H3RequestInit =
       response.status === 303
         ? parts.method !== 'HEAD'
         : (response.status === 301 || response.status === 302) && parts.method === 'POST';
+    let body: ReadableStream<Uint8Array> | null = null;
     if (!toGet && parts.body !== null) {
-      throw new TypeError(`cannot follow a ${response.status} redirect with a streamed request body`);
+      if (replayable === null)
+        throw new TypeError(`cannot follow a ${response.status} redirect with a streamed request body`);
+      body = new Request(next, { method: parts.method, body: replayable }).body;
     }
     const headers = new Headers(parts.headers);
     if (toGet) for (const h of BODY_HEADERS) headers.delete(h);
@@ -60,7 +71,7 @@ export async function fetch(input: string | URL | Request, init: H3RequestInit =
       url: next,
       method: toGet ? 'GET' : parts.method,
       headers,
-      body: toGet ? null : parts.body,
+      body,
       signal: parts.signal,
     };
   }

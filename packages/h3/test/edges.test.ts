@@ -76,6 +76,8 @@ describe('inputs', () => {
       const path = new URL(request.url).pathname;
       if (path === '/loop') return new Response(null, { status: 302, headers: { location: '/loop' } });
       if (path === '/keep') return new Response(null, { status: 307, headers: { location: '/else' } });
+      if (path === '/else' && request.method === 'POST')
+        return new Response((await request.text()) === 'again' ? 'else' : 'lost body');
       return new Response('else');
     });
     const agent = agentWith();
@@ -91,6 +93,9 @@ describe('inputs', () => {
         agent: Agent;
       }),
     ).rejects.toThrow(/cannot follow a 307 redirect with a streamed request body/);
+    // Text (or bytes, a Blob, form data) can be sent again: the 307 is followed with it.
+    const replayed = await fetch(`${base}/keep`, { agent, method: 'POST', body: 'again' });
+    expect(await replayed.text()).toBe('else');
   });
 
   it('names bad options', async () => {
