@@ -43,7 +43,7 @@
  * @module
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseArgs, stripVTControlCharacters as stripAnsi } from 'node:util';
 
 const { values: argv } = parseArgs({
   options: {
@@ -123,7 +123,11 @@ countStep('vitest', argv.vitest, argv['vitest-exit'], (r) => {
   let found = r.numFailedTests;
   for (const file of r.testResults) {
     const bad = file.assertionResults.filter((t) => t.status === 'failed');
-    for (const t of bad) failures.push(`vitest: ${file.name} > ${t.fullName}`);
+    for (const t of bad) {
+      // The first line of the failure too: CI's log may keep only its tail.
+      const why = stripAnsi(String(t.failureMessages?.[0] ?? '').split('\n')[0] ?? '').slice(0, 200);
+      failures.push(`vitest: ${file.name} > ${t.fullName}${why ? ` (${why})` : ''}`);
+    }
     if (file.status === 'failed' && bad.length === 0) {
       failed += 1;
       found += 1;

@@ -38,8 +38,11 @@ export class Exchange {
 
   // -- incoming body
   // Held weakly: a body that its owner dropped unread must not be kept
-  // alive by the session (see `unread` below).
+  // alive by the session (see `unread` below). But while a read is pending,
+  // the reader (and the code awaiting it) may be reachable only through the
+  // body, so a pending read holds it strongly until it is answered.
   #controller: WeakRef<ReadableStreamDefaultController<Uint8Array>> | null = null;
+  #awaited: ReadableStreamDefaultController<Uint8Array> | null = null;
   #bodyMade = false;
   /** quiche has body bytes for us (a DATA event not read to its end yet). */
   dataPending = false;
@@ -80,8 +83,9 @@ export class Exchange {
 
   /**
    * The peer's body as a stream (made once: a second call returns `null`,
-   * as does a stream whose peer sends no body). Dropped unread, it is
-   * cancelled when collected, so its stream does not stay open.
+   * as does a stream whose peer sends no body). Dropped with no read
+   * pending, it is cancelled when collected, so its stream does not stay
+   * open; a pending read keeps it (see `#awaited`).
    */
   body(): ReadableStream<Uint8Array> | null {
     if (!this.peerHasBody || this.#bodyMade) return null;
@@ -92,16 +96,21 @@ export class Exchange {
           this.#controller = new WeakRef(controller);
           if (this.#aborted) controller.error(this.#aborted);
         },
-        // The reader has room: ask for a round, which reads while there is
-        // room (see wantsData). No promise is kept pending: one would tie
-        // the stream to the session and keep a dropped body from being collected.
-        pull: () => this.#host.wake(),
+        // With a high-water mark of 0, pull means a read is pending: hold the
+        // body until it is answered, and ask for a round, which reads ahead
+        // up to IN_HIGH_WATER (see wantsData). Returning no promise keeps the
+        // stream from waiting on the session.
+        pull: (controller) => {
+          this.#awaited = controller;
+          this.#host.wake();
+        },
         cancel: () => {
+          this.#awaited = null;
           this.#inClosed = true;
           if (!this.finished) this.#host.cancel(this.id, 0x10cn);
         },
       },
-      { highWaterMark: IN_HIGH_WATER, size: (chunk) => chunk?.byteLength ?? 0 },
+      { highWaterMark: 0, size: (chunk) => chunk?.byteLength ?? 0 },
     );
     unread.register(body, this);
     return body;
@@ -119,17 +128,25 @@ export class Exchange {
     return this.#bodyMade && !this.#inClosed;
   }
 
-  /** Whether the session should read body bytes for this stream now: its reader has room. */
+  /** Whether the session should read body bytes for this stream now: a read waits, or less than IN_HIGH_WATER is queued. */
   get wantsData(): boolean {
     if (!this.dataPending || this.#inClosed) return false;
-    const desired = this.#controller?.deref()?.desiredSize ?? 0;
-    return desired > 0;
+    if (this.#awaited !== null) return true;
+    // desiredSize is minus the bytes queued (the high-water mark is 0).
+    const desired = this.#controller?.deref()?.desiredSize;
+    return desired != null && desired > -IN_HIGH_WATER;
+  }
+
+  /** The body's controller, while the body is alive. */
+  #live(): ReadableStreamDefaultController<Uint8Array> | undefined {
+    return this.#awaited ?? this.#controller?.deref();
   }
 
   /** Hands a chunk to the body's reader. */
   deliver(chunk: Uint8Array): void {
     if (this.#inClosed) return;
-    this.#controller?.deref()?.enqueue(chunk);
+    this.#live()?.enqueue(chunk);
+    this.#awaited = null; // answered: the body is held weakly again
   }
 
   /** The peer's body ended cleanly. */
@@ -138,8 +155,10 @@ export class Exchange {
     this.dataPending = false;
     if (this.#inClosed) return;
     this.#inClosed = true;
+    const controller = this.#live();
+    this.#awaited = null;
     try {
-      this.#controller?.deref()?.close();
+      controller?.close();
     } catch {
       // already closed by its reader
     }
@@ -209,8 +228,10 @@ export class Exchange {
     this.#outBytes = 0;
     if (!this.#inClosed) {
       this.#inClosed = true;
+      const controller = this.#live();
+      this.#awaited = null;
       try {
-        this.#controller?.deref()?.error(reason);
+        controller?.error(reason);
       } catch {
         // already closed
       }

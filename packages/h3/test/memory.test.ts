@@ -1,8 +1,9 @@
 /**
  * Memory stays bounded: a 100 MiB download read slowly is held back by
- * flow control (neither side buffers it), and response bodies dropped
- * unread release their streams once collected (in a `node --expose-gc`
- * child, with WeakRefs).
+ * flow control (neither side buffers it), response bodies dropped unread
+ * release their streams once collected, and a body whose reader is waiting
+ * is never collected, even when only that pending read refers to it (in a
+ * `node --expose-gc` child, with WeakRefs).
  */
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -68,7 +69,7 @@ describe('bounded memory', () => {
     expect(peak).toBeLessThan(64 * MiB);
   }, 120_000);
 
-  it('response bodies dropped unread are cancelled once collected', async () => {
+  it('response bodies dropped unread are cancelled once collected, and a waiting reader keeps its body', async () => {
     const dir = fx.dir;
     const files = ['cert', 'key', 'ca'].map((n) => path.join(dir, `dropped-${n}.pem`));
     writeFileSync(files[0]!, fx.leaf.cert);
@@ -80,6 +81,6 @@ describe('bounded memory', () => {
     });
     const result = JSON.parse(stdout.trim().split('\n').pop()!);
     expect(result.openBefore).toBeGreaterThan(0);
-    expect(result).toMatchObject({ openAfter: 0, alive: 0 });
+    expect(result).toMatchObject({ openAfter: 0, alive: 0, lateText: 'late body' });
   }, 90_000);
 });
