@@ -13,6 +13,33 @@
 import koffi from 'koffi';
 import type { Pointer } from './handles.js';
 
+type Memcpy = (dst: Uint8Array, src: bigint, n: number) => unknown;
+let memcpy: Memcpy | null | undefined;
+
+/**
+ * libc's `memcpy`, where there is a glibc to load it from. Copying native
+ * bytes through `koffi.view` makes an external ArrayBuffer each time, which
+ * costs about ten times the copy (≈2 µs against ≈0.2 µs for a header field)
+ * and burdens the garbage collector.
+ */
+function nativeMemcpy(): Memcpy | null {
+  if (memcpy === undefined) {
+    try {
+      memcpy = koffi.load('libc.so.6').func('void *memcpy(void *dst, uint64_t src, size_t n)') as Memcpy;
+    } catch {
+      memcpy = null;
+    }
+  }
+  return memcpy;
+}
+
+/** Copies `n` native bytes at `ptr` into the start of `dst` (which must have room for them). */
+export function copyInto(dst: Uint8Array, ptr: bigint, n: number): void {
+  const copy = nativeMemcpy();
+  if (copy !== null) copy(dst, ptr, n);
+  else dst.set(new Uint8Array(koffi.view(ptr, n)));
+}
+
 /**
  * Copies `len` bytes that quiche lent through a `const uint8_t **` out-param.
  * Returns an empty array for a length of 0 (the pointer may be unset then).
@@ -20,7 +47,20 @@ import type { Pointer } from './handles.js';
 export function copyBorrowed(ptr: Pointer | number, len: number | bigint): Uint8Array {
   const n = Number(len);
   if (n === 0 || ptr === 0n || ptr === 0) return new Uint8Array(0);
-  return new Uint8Array(koffi.view(BigInt(ptr), n)).slice();
+  const out = new Uint8Array(n);
+  copyInto(out, BigInt(ptr), n);
+  return out;
+}
+
+const scratch = Buffer.allocUnsafe(16 * 1024);
+
+/** Reads `len` native bytes at `ptr` as a latin1 string (one character per byte, as HTTP field bytes are). */
+export function readLatin1(ptr: bigint, len: number | bigint): string {
+  const n = Number(len);
+  if (n === 0) return '';
+  if (n > scratch.length) return Buffer.from(copyBorrowed(ptr, n)).toString('latin1');
+  copyInto(scratch, ptr, n);
+  return scratch.toString('latin1', 0, n);
 }
 
 /** Reads the bytes named by a `(const uint8_t **out, size_t *out_len)` out-param pair. */

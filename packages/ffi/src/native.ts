@@ -9,7 +9,7 @@
  */
 import koffi from 'koffi';
 import { type LoadedLibrary, loadLibrary } from './loader.js';
-import { copyBorrowed } from './memory.js';
+import { copyBorrowed, readLatin1 } from './memory.js';
 
 /** The libquiche this process uses. */
 export const library: LoadedLibrary = loadLibrary();
@@ -185,14 +185,10 @@ export function registerKeylogCallback(fn: (line: Uint8Array, ctx: number) => vo
  * ```
  */
 export function registerH3HeaderCallback(fn: (name: string, value: string) => number): bigint {
-  const latin1 = (ptr: bigint, len: number | bigint): string => {
-    const n = Number(len);
-    return n === 0 ? '' : Buffer.from(koffi.view(ptr, n)).toString('latin1');
-  };
   return koffi.register(
     (name: bigint, nameLen: number | bigint, value: bigint, valueLen: number | bigint) => {
       try {
-        return fn(latin1(name, nameLen), latin1(value, valueLen));
+        return fn(readLatin1(name, nameLen), readLatin1(value, valueLen));
       } catch {
         return -1; // stop the walk: koffi would report 0 (continue) for a throw
       }
