@@ -35,6 +35,8 @@ export type QuicheH3Config = Handle<'quiche_h3_config'>;
 export type QuicheH3Conn = Handle<'quiche_h3_conn'>;
 /** `quiche_h3_event *`: one HTTP/3 event, freed with `quiche_h3_event_free`. */
 export type QuicheH3Event = Handle<'quiche_h3_event'>;
+/** A native `quiche_h3_header[]` (with its bytes), as {@link H3HeaderBlock} packs it; owned by its block. */
+export type H3HeaderArray = Handle<'quiche_h3_header[]'>;
 
 /** `quichex_tls *`: the TLS context of one config (quichex glue), freed with `quichex_tls_free`. */
 export type QuichexTls = Handle<'quichex_tls'>;

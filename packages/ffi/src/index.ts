@@ -62,6 +62,7 @@ export * from './bindings/state.js';
 export * from './bindings/stats.js';
 export * from './bindings/stream.js';
 export * from './constants.js';
+export * from './h3-header-block.js';
 export * from './handles.js';
 export * from './loader.js';
 export * from './memory.js';

@@ -7,6 +7,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   decodeH3Stats,
+  H3HeaderBlock,
   type H3HeaderInit,
   QUICHE_H3_APPLICATION_PROTOCOL,
   type QuicheConn,
@@ -323,5 +324,65 @@ describe('HTTP/3', () => {
     const defaults = utf8('x=1');
     expect(quiche_h3_parse_extensible_priority(defaults, defaults.length, parsed)).toBe(0);
     expect(Array.from(parsed)).toEqual([3, 0]); // urgency 3, not incremental
+  });
+
+  it('sends header lists packed in an H3HeaderBlock, latin1 bytes included; a list too large for the block is refused', () => {
+    const { pair, client, server, clientH3, serverH3 } = h3Pair();
+    const block = new H3HeaderBlock(1024);
+    try {
+      const request: Array<[string, string]> = [
+        ...REQUEST,
+        ['x-latin1', 'caf\u00e9 \u00ff'],
+        ['x-empty', ''],
+      ];
+      const n = block.pack(request);
+      expect(n).toBe(request.length);
+      expect(Number(quiche_h3_send_request(clientH3, client, block.headers, n, true))).toBe(0);
+      // The block is reused at once: quiche kept no pointer into it.
+      block.pack([['x-other', 'overwritten']]);
+      pair.pump();
+      const walked: Array<[string, string]> = [];
+      const cb = registerH3HeaderCallback((name, value) => {
+        walked.push([name, value]);
+        return 0;
+      });
+      const evOut = new BigUint64Array(1);
+      expect(Number(quiche_h3_conn_poll(serverH3, server, evOut))).toBe(0);
+      const ev = evOut[0] as QuicheH3Event;
+      try {
+        quiche_h3_event_for_each_header(ev, cb as never, null);
+      } finally {
+        quiche_h3_event_free(ev);
+      }
+      expect(walked).toEqual(request);
+
+      const status = block.pack([[':status', '204']]);
+      expect(quiche_h3_send_response(serverH3, server, 0, block.headers, status, true)).toBe(0);
+      pair.pump();
+      expect(pollAll(clientH3, client)[0]).toMatchObject({
+        headers: [[':status', '204']],
+        moreFrames: false,
+      });
+
+      // 2 entries (64 bytes) and 961 bytes of names and values: one byte over.
+      expect(
+        block.pack([
+          ['a', 'x'.repeat(959)],
+          ['b', ''],
+        ]),
+      ).toBe(-1);
+      expect(
+        block.pack([
+          ['a', 'x'.repeat(958)],
+          ['b', ''],
+        ]),
+      ).toBe(2);
+    } finally {
+      block.free();
+      block.free();
+    }
+    expect(() => block.pack(REQUEST)).toThrow(/freed/);
+    expect(() => new H3HeaderBlock(30)).toThrow(RangeError);
+    expect(() => new H3HeaderBlock(1001)).toThrow(RangeError);
   });
 });

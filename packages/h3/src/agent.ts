@@ -10,7 +10,7 @@
 import { Config, type ConfigOptions, type Connection, type ConnectOptions, connect, type Pem } from 'quichex';
 import { H3ErrorCode } from './errors.js';
 import type { Exchange } from './exchange.js';
-import { type FieldList, field, regularFields } from './headers.js';
+import { type FieldList, field, fieldSectionSize, MAX_SENT_FIELD_SECTION, regularFields } from './headers.js';
 import { pumpBody } from './pump.js';
 import { H3Session } from './session.js';
 
@@ -156,6 +156,12 @@ export class Agent {
       [':path', `${url.pathname}${url.search}`],
       ...regularFields(parts.headers),
     ];
+    const size = fieldSectionSize(fields);
+    if (size > MAX_SENT_FIELD_SECTION) {
+      throw new RangeError(
+        `the request's header section is ${size} bytes (names, values and 32 per field), over the ${MAX_SENT_FIELD_SECTION} that can be sent`,
+      );
+    }
     let ex: Exchange | null = null;
     let session!: H3Session;
     for (let attempt = 0; ex === null; attempt++) {

@@ -52,8 +52,7 @@ export class Exchange {
 
   // -- outgoing
   /** (Servers) Response headers waiting for room on the stream. */
-  pendingHeaders: { headers: q.H3HeaderInit[]; fin: boolean; priority: q.H3PriorityInit | null } | null =
-    null;
+  pendingHeaders: { fields: FieldList; fin: boolean; priority: q.H3PriorityInit | null } | null = null;
   readonly #out: Uint8Array[] = [];
   #outBytes = 0;
   #outFin = false;

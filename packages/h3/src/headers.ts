@@ -40,15 +40,39 @@ export function readFields(ev: q.QuicheH3Event): FieldList {
   return out;
 }
 
-/** Encodes a header list for quiche (names must already be lower case). */
-export function encodeFields(fields: Iterable<readonly [string, string]>): q.H3HeaderInit[] {
-  const out: q.H3HeaderInit[] = [];
-  for (const [name, value] of fields) {
-    const n = Buffer.from(name, 'latin1');
-    const v = Buffer.from(value, 'latin1');
-    out.push({ name: n, name_len: n.length, value: v, value_len: v.length });
-  }
-  return out;
+/**
+ * The largest header section sent, by RFC 9114's measure (names and values
+ * plus 32 bytes per field). quiche sends a header section only when all of
+ * it fits in the stream's capacity, which the congestion window bounds
+ * (10 packets of 1350 bytes on a new connection), so a larger one could
+ * wait forever on an otherwise idle connection. Node's HTTP/1 default
+ * limit is 16 KiB, nginx's 8 KiB per line.
+ */
+export const MAX_SENT_FIELD_SECTION = 12 * 1024;
+
+/** A header section's size as RFC 9114 §4.2.2 measures it. */
+export function fieldSectionSize(fields: FieldList): number {
+  let size = 0;
+  for (const [name, value] of fields) size += name.length + value.length + 32;
+  return size;
+}
+
+// One native block for the process: quiche copies a list during the call
+// that takes it, so each send packs into the same memory. Any section
+// within MAX_SENT_FIELD_SECTION fits (an entry takes 32 bytes, as many as
+// the measure counts per field).
+let block: q.H3HeaderBlock | null = null;
+
+/**
+ * Packs a header list (names already lower case, at most
+ * MAX_SENT_FIELD_SECTION) for a `quiche_h3_send_*` call, and returns its
+ * field count. The list stays valid until the next call.
+ */
+export function packFields(fields: FieldList): { headers: q.H3HeaderArray; count: number } {
+  block ??= new q.H3HeaderBlock(MAX_SENT_FIELD_SECTION);
+  const count = block.pack(fields);
+  if (count < 0) throw new RangeError(`a header section of ${fieldSectionSize(fields)} bytes is too large`);
+  return { headers: block.headers, count };
 }
 
 /** What is wrong with a received field list, or `null` when it follows RFC 9114's rules. */

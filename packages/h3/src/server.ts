@@ -16,7 +16,14 @@ import {
 } from 'quichex';
 import { H3ErrorCode } from './errors.js';
 import type { Exchange } from './exchange.js';
-import { type FieldList, field, fieldProblem, regularFields } from './headers.js';
+import {
+  type FieldList,
+  field,
+  fieldProblem,
+  fieldSectionSize,
+  MAX_SENT_FIELD_SECTION,
+  regularFields,
+} from './headers.js';
 import { pumpBody } from './pump.js';
 import { H3Session } from './session.js';
 
@@ -301,7 +308,18 @@ async function send(
     await response.body?.cancel().catch(() => undefined);
     return;
   }
-  const fields: FieldList = [[':status', String(response.status)], ...regularFields(response.headers)];
+  let fields: FieldList = [[':status', String(response.status)], ...regularFields(response.headers)];
+  if (fieldSectionSize(fields) > MAX_SENT_FIELD_SECTION) {
+    debug(
+      'response headers of stream %d: %d bytes, over %d',
+      ex.id,
+      fieldSectionSize(fields),
+      MAX_SENT_FIELD_SECTION,
+    );
+    await response.body?.cancel().catch(() => undefined);
+    response = textResponse(500, 'internal server error');
+    fields = [[':status', '500'], ...regularFields(response.headers)];
+  }
   const body = head || response.body === null ? null : response.body;
   if (head) await response.body?.cancel().catch(() => undefined);
   session.respond(ex, fields, body === null, priority);

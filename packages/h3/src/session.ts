@@ -11,7 +11,7 @@ import { debuglog } from 'node:util';
 import * as q from '@quichex/ffi';
 import type { Application, ConnCore, QuicError } from 'quichex';
 import { Exchange, type ExchangeHost, READ_CHUNK } from './exchange.js';
-import { encodeFields, type FieldList, field, readFields } from './headers.js';
+import { type FieldList, field, packFields, readFields } from './headers.js';
 
 const debug = debuglog('quichex:h3');
 const E = q.QuicheH3Error;
@@ -232,8 +232,8 @@ export class H3Session implements Application, ExchangeHost {
     const conn = this.#core.handle;
     if (h3 === null || conn === null)
       throw this.#closed ?? new Error('the connection is not ready for HTTP/3');
-    const headers = encodeFields(fields);
-    const id = Number(q.quiche_h3_send_request(h3, conn, headers, headers.length, fin));
+    const { headers, count } = packFields(fields);
+    const id = Number(q.quiche_h3_send_request(h3, conn, headers, count, fin));
     if (
       id === E.QUICHE_H3_ERR_STREAM_BLOCKED ||
       id === q.QuicheH3Error.QUICHE_H3_TRANSPORT_ERR_STREAM_LIMIT
@@ -258,7 +258,7 @@ export class H3Session implements Application, ExchangeHost {
   respond(ex: Exchange, fields: FieldList, fin: boolean, priority?: string): void {
     if (ex.aborted) return;
     ex.pendingHeaders = {
-      headers: encodeFields(fields),
+      fields,
       fin,
       priority: priority === undefined ? null : parsePriority(priority),
     };
@@ -273,11 +273,12 @@ export class H3Session implements Application, ExchangeHost {
     const h3 = this.#h3;
     const conn = this.#core.handle;
     if (h3 === null || conn === null) return false;
-    const { headers, fin, priority } = pending;
+    const { fin, priority } = pending;
+    const { headers, count } = packFields(pending.fields);
     const rc =
       priority === null
-        ? q.quiche_h3_send_response(h3, conn, ex.id, headers, headers.length, fin)
-        : q.quiche_h3_send_response_with_priority(h3, conn, ex.id, headers, headers.length, priority, fin);
+        ? q.quiche_h3_send_response(h3, conn, ex.id, headers, count, fin)
+        : q.quiche_h3_send_response_with_priority(h3, conn, ex.id, headers, count, priority, fin);
     if (rc === E.QUICHE_H3_ERR_STREAM_BLOCKED) return false;
     ex.pendingHeaders = null;
     if (rc < 0) {

@@ -71,6 +71,50 @@ describe('inputs', () => {
     expect(await (await agent.request(new Request(`${base}/r`))).text()).toBe('GET null ');
   });
 
+  it('carries header sections up to 12 KiB, latin1 intact; a larger request is refused, a larger response is a 500', async () => {
+    const { base } = await start((request) => {
+      const size = Number(request.headers.get('x-answer-size') ?? 0);
+      return new Response(null, {
+        status: 204,
+        headers: {
+          'x-echo-length': String(request.headers.get('x-big')?.length ?? 0),
+          'x-latin1': 'caf\u00e9',
+          'x-big': 'r'.repeat(size),
+        },
+      });
+    });
+    const agent = agentWith();
+    // RFC 9114's measure: names and values plus 32 per field; fetch() sends
+    // the four pseudo-headers and x-big.
+    const sent = [
+      ':method',
+      'GET',
+      ':scheme',
+      'https',
+      ':authority',
+      new URL(base).host,
+      ':path',
+      '/',
+      'x-big',
+    ];
+    const room = 12 * 1024 - sent.join('').length - 5 * 32;
+    const largest = await fetch(`${base}/`, { agent, headers: { 'x-big': 'q'.repeat(room) } });
+    expect(largest.status).toBe(204);
+    expect(largest.headers.get('x-echo-length')).toBe(String(room));
+    expect(largest.headers.get('x-latin1')).toBe('caf\u00e9');
+    const refused = await fetch(`${base}/`, { agent, headers: { 'x-big': 'q'.repeat(room + 1) } }).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toBeInstanceOf(RangeError);
+    expect(String(refused)).toMatch(/header section is 12289 bytes/);
+    const bigAnswer = await fetch(`${base}/`, { agent, headers: { 'x-answer-size': '20000' } });
+    expect(bigAnswer.status).toBe(500);
+    expect(await bigAnswer.text()).toBe('internal server error');
+    expect(
+      (await fetch(`${base}/`, { agent, headers: { 'x-answer-size': '8000' } })).headers.get('x-big'),
+    ).toBe('r'.repeat(8000));
+  });
+
   it('refuses a redirect loop, and a 307 with a streamed body', async () => {
     const { base } = await start(async (request) => {
       const path = new URL(request.url).pathname;
