@@ -41,7 +41,7 @@ describe('encodeSockaddr / decodeSockaddr', () => {
   ])('IPv6 %s: 28 bytes, read back as %s', (text, canonical) => {
     const { len, decoded, buf } = roundTrip(text, 8443);
     expect(len).toBe(SOCKADDR_IN6_LEN);
-    expect(buf[0] | (buf[1]! << 8)).toBe(AF_INET6);
+    expect(buf[0]! | (buf[1]! << 8)).toBe(AF_INET6);
     expect(decoded).toEqual({ family: 'IPv6', address: canonical, port: 8443, scopeId: 0 });
     expect(isIPv6(canonical)).toBe(true);
   });
