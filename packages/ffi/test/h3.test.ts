@@ -126,6 +126,18 @@ function readHeaders(ev: QuicheH3Event): Array<[string, string]> {
   return out;
 }
 
+/** Polls the first event (on stream 0), hands it to `use`, and frees it. */
+function withFirstEvent(h3: QuicheH3Conn, conn: QuicheConn, use: (ev: QuicheH3Event) => void): void {
+  const evOut = new BigUint64Array(1);
+  expect(Number(quiche_h3_conn_poll(h3, conn, evOut))).toBe(0);
+  const ev = evOut[0] as QuicheH3Event;
+  try {
+    use(ev);
+  } finally {
+    quiche_h3_event_free(ev);
+  }
+}
+
 /** One polled event, read and freed. */
 interface PolledEvent {
   streamId: number;
@@ -225,10 +237,7 @@ describe('HTTP/3', () => {
     const req = headers(REQUEST);
     quiche_h3_send_request(clientH3, client, req, req.length, true);
     pair.pump();
-    const evOut = new BigUint64Array(1);
-    expect(Number(quiche_h3_conn_poll(serverH3, server, evOut))).toBe(0);
-    const ev = evOut[0] as QuicheH3Event;
-    try {
+    withFirstEvent(serverH3, server, (ev) => {
       expect(quiche_h3_event_type(ev)).toBe(QUICHE_H3_EVENT_HEADERS);
       let calls = 0;
       const rc = quiche_h3_event_for_each_header(
@@ -240,9 +249,7 @@ describe('HTTP/3', () => {
         null,
       );
       expect({ rc, calls }).toEqual({ rc: 7, calls: 1 });
-    } finally {
-      quiche_h3_event_free(ev);
-    }
+    });
     pollAll(serverH3, server); // drain (and free) the rest
   });
 
@@ -252,10 +259,7 @@ describe('HTTP/3', () => {
     // The value's bytes are UTF-8 ('é' is two bytes): read as latin1, each byte is one character.
     quiche_h3_send_request(clientH3, client, req, req.length, true);
     pair.pump();
-    const evOut = new BigUint64Array(1);
-    expect(Number(quiche_h3_conn_poll(serverH3, server, evOut))).toBe(0);
-    const ev = evOut[0] as QuicheH3Event;
-    try {
+    withFirstEvent(serverH3, server, (ev) => {
       const seen: [string, string][] = [];
       let fail = false;
       const cb = registerH3HeaderCallback((name, value) => {
@@ -268,9 +272,7 @@ describe('HTTP/3', () => {
       expect(seen.find(([n]) => n === ':method')?.[1]).toBe('GET');
       fail = true;
       expect(quiche_h3_event_for_each_header(ev, cb as never, null)).toBe(-1);
-    } finally {
-      quiche_h3_event_free(ev);
-    }
+    });
     pollAll(serverH3, server);
   });
 
@@ -346,14 +348,7 @@ describe('HTTP/3', () => {
         walked.push([name, value]);
         return 0;
       });
-      const evOut = new BigUint64Array(1);
-      expect(Number(quiche_h3_conn_poll(serverH3, server, evOut))).toBe(0);
-      const ev = evOut[0] as QuicheH3Event;
-      try {
-        quiche_h3_event_for_each_header(ev, cb as never, null);
-      } finally {
-        quiche_h3_event_free(ev);
-      }
+      withFirstEvent(serverH3, server, (ev) => quiche_h3_event_for_each_header(ev, cb as never, null));
       expect(walked).toEqual(request);
 
       const status = block.pack([[':status', '204']]);

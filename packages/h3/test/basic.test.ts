@@ -3,53 +3,41 @@
  * streamed body echoed back, HEAD, headers both ways, handler errors.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tlsFixtures } from '../../../test/support/tls-fixtures.js';
-import { Agent, fetch, type H3Server, serve } from '../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Agent, fetch, type H3Server } from '../src/index.js';
+import { h3TestKit } from './support.js';
 
-const fx = tlsFixtures();
+const { start, agentWith } = h3TestKit();
 let server: H3Server;
 let agent: Agent;
 let base: string;
 
 beforeAll(async () => {
-  server = await serve({
-    host: '127.0.0.1',
-    port: 0,
-    cert: fx.leaf.cert,
-    key: fx.leaf.key,
-    handler: async (request) => {
-      const url = new URL(request.url);
-      if (url.pathname === '/echo')
-        return new Response(request.body, { headers: { 'x-method': request.method } });
-      if (url.pathname === '/boom') throw new Error('handler failed');
-      if (url.pathname === '/big') {
-        const size = Number(url.searchParams.get('size'));
-        const chunk = new Uint8Array(64 * 1024).fill(7);
-        let left = size;
-        return new Response(
-          new ReadableStream({
-            pull(controller) {
-              const n = Math.min(left, chunk.length);
-              if (n === 0) controller.close();
-              else controller.enqueue(chunk.subarray(0, n));
-              left -= n;
-            },
-          }),
-        );
-      }
-      return new Response(`hello ${url.pathname} ${request.headers.get('x-who')}`, {
-        headers: { 'x-served-by': 'quichex' },
-      });
-    },
-  });
-  agent = new Agent({ ca: fx.rootCa.cert });
-  base = `https://localhost:${server.address().port}`;
-});
-
-afterAll(async () => {
-  await agent.close();
-  await server.close();
+  ({ server, base } = await start(async (request) => {
+    const url = new URL(request.url);
+    if (url.pathname === '/echo')
+      return new Response(request.body, { headers: { 'x-method': request.method } });
+    if (url.pathname === '/boom') throw new Error('handler failed');
+    if (url.pathname === '/big') {
+      const size = Number(url.searchParams.get('size'));
+      const chunk = new Uint8Array(64 * 1024).fill(7);
+      let left = size;
+      return new Response(
+        new ReadableStream({
+          pull(controller) {
+            const n = Math.min(left, chunk.length);
+            if (n === 0) controller.close();
+            else controller.enqueue(chunk.subarray(0, n));
+            left -= n;
+          },
+        }),
+      );
+    }
+    return new Response(`hello ${url.pathname} ${request.headers.get('x-who')}`, {
+      headers: { 'x-served-by': 'quichex' },
+    });
+  }));
+  agent = agentWith();
 });
 
 describe('fetch() against serve()', () => {

@@ -10,7 +10,7 @@ import { Agent, altSvc, fetch, H3ErrorCode, serve } from '../src/index.js';
 import { parsePriority } from '../src/session.js';
 import { h3TestKit } from './support.js';
 
-const { fx, closing, start, agentWith } = h3TestKit();
+const { fx, start, agentWith } = h3TestKit();
 
 /** A promise and its resolver. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -56,20 +56,14 @@ describe('pooling', () => {
   });
 
   it('a server allowing fewer streams than maxConcurrentStreams makes requests wait, not fail', async () => {
-    const server = await serve({
-      host: '127.0.0.1',
-      port: 0,
-      cert: fx.leaf.cert,
-      key: fx.leaf.key,
-      config: { initialMaxStreamsBidi: 2 },
-      handler: async () => {
+    const { server, base } = await start(
+      async () => {
         await new Promise((r) => setTimeout(r, 20));
         return new Response('ok');
       },
-    });
-    closing.push(() => server.close({ gracePeriod: 0 }));
+      { config: { initialMaxStreamsBidi: 2 } },
+    );
     const agent = agentWith({ maxConnectionsPerOrigin: 1 });
-    const base = `https://localhost:${server.address().port}`;
     const texts = await Promise.all(
       Array.from({ length: 8 }, (_, i) => fetch(`${base}/${i}`, { agent }).then((r) => r.text())),
     );
@@ -95,11 +89,14 @@ describe('GOAWAY and shutdown', () => {
   it('close() lets a request in flight finish, then refuses new connections', async () => {
     const release = gate();
     const started = gate();
-    const { server, base } = await start(async () => {
-      started.open();
-      await release.promise;
-      return new Response('finished after GOAWAY');
-    }, 5000);
+    const { server, base } = await start(
+      async () => {
+        started.open();
+        await release.promise;
+        return new Response('finished after GOAWAY');
+      },
+      { gracePeriod: 5000 },
+    );
     const agent = agentWith();
     const inFlight = fetch(base, { agent }).then((r) => r.text());
     await started.promise;
@@ -115,12 +112,15 @@ describe('GOAWAY and shutdown', () => {
     const release = gate();
     const started = gate();
     let served = 0;
-    const { server, base } = await start(async () => {
-      served++;
-      started.open();
-      await release.promise;
-      return new Response('drained');
-    }, 5000);
+    const { server, base } = await start(
+      async () => {
+        served++;
+        started.open();
+        await release.promise;
+        return new Response('drained');
+      },
+      { gracePeriod: 5000 },
+    );
     const agent = agentWith();
     const origin = `localhost:${server.address().port}`;
     const first = fetch(base, { agent }).then((r) => r.text());
@@ -141,21 +141,24 @@ describe('GOAWAY and shutdown', () => {
 
 describe('graceful close mid-transfer', () => {
   it('responses streaming when close() begins all arrive complete, and the first requests share the first dial', async () => {
-    const { server, base } = await start(() => {
-      let left = 3 * 1024 * 1024;
-      return new Response(
-        new ReadableStream({
-          pull: async (c) => {
-            await new Promise((r) => setTimeout(r, 10));
-            if (left <= 0) c.close();
-            else {
-              c.enqueue(new Uint8Array(32 * 1024));
-              left -= 32 * 1024;
-            }
-          },
-        }),
-      );
-    }, 10_000);
+    const { server, base } = await start(
+      () => {
+        let left = 3 * 1024 * 1024;
+        return new Response(
+          new ReadableStream({
+            pull: async (c) => {
+              await new Promise((r) => setTimeout(r, 10));
+              if (left <= 0) c.close();
+              else {
+                c.enqueue(new Uint8Array(32 * 1024));
+                left -= 32 * 1024;
+              }
+            },
+          }),
+        );
+      },
+      { gracePeriod: 10_000 },
+    );
     // Three requests before any connection exists, one connection allowed:
     // the second and third wait for the first dial, then share it.
     const agent = agentWith({ maxConnectionsPerOrigin: 1 });
@@ -172,19 +175,13 @@ describe('graceful close mid-transfer', () => {
 
 describe('0-RTT', () => {
   it('with earlyData, a GET on a new connection resumes the session and travels as early data', async () => {
-    const server = await serve({
-      host: '127.0.0.1',
-      port: 0,
-      cert: fx.leaf.cert,
-      key: fx.leaf.key,
-      config: { earlyData: true },
-      handler: (_request, info) => {
+    const { server, base } = await start(
+      (_request, info) => {
         const i = info.connection.info();
         return new Response(`${i.resumed} ${i.earlyData}`);
       },
-    });
-    closing.push(() => server.close({ gracePeriod: 0 }));
-    const base = `https://localhost:${server.address().port}`;
+      { config: { earlyData: true } },
+    );
     const agent = agentWith({ earlyData: true, idleTimeout: 50 });
     const origin = `localhost:${server.address().port}`;
     expect(await (await fetch(base, { agent })).text()).toBe('false none');

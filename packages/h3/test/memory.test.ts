@@ -10,27 +10,19 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
-import { tlsFixtures } from '../../../test/support/tls-fixtures.js';
-import { Agent, fetch, serve } from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { fetch } from '../src/index.js';
+import { h3TestKit } from './support.js';
 
-const fx = tlsFixtures();
+const { fx, start, agentWith } = h3TestKit();
 const MiB = 1024 * 1024;
-const closing: (() => Promise<unknown>)[] = [];
-afterAll(async () => {
-  for (const close of closing) await close();
-});
 
 describe('bounded memory', () => {
   it('a 100 MiB download read slowly never buffers more than the windows', async () => {
     const chunk = new Uint8Array(64 * 1024).fill(1);
     let produced = 0;
-    const server = await serve({
-      host: '127.0.0.1',
-      port: 0,
-      cert: fx.leaf.cert,
-      key: fx.leaf.key,
-      handler: () =>
+    const { base: origin } = await start(
+      () =>
         new Response(
           new ReadableStream({
             pull(controller) {
@@ -42,11 +34,9 @@ describe('bounded memory', () => {
             },
           }),
         ),
-    });
-    closing.push(() => server.close({ gracePeriod: 0 }));
-    const agent = new Agent({ ca: fx.rootCa.cert });
-    closing.push(() => agent.close({ timeoutMs: 0 }));
-    const res = await fetch(`https://localhost:${server.address().port}/`, { agent });
+    );
+    const agent = agentWith();
+    const res = await fetch(`${origin}/`, { agent });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     const base = process.memoryUsage().arrayBuffers;
     let peak = 0;

@@ -4,7 +4,14 @@
  */
 import { afterAll } from 'vitest';
 import { type TlsFixtures, tlsFixtures } from '../../../test/support/tls-fixtures.js';
-import { Agent, type AgentOptions, type H3Server, type Handler, serve } from '../src/index.js';
+import {
+  Agent,
+  type AgentOptions,
+  type H3Server,
+  type Handler,
+  type ServeOptions,
+  serve,
+} from '../src/index.js';
 
 /** What a test file starts: servers and agents, closed after the file, last first. */
 export interface H3TestKit {
@@ -12,7 +19,10 @@ export interface H3TestKit {
   /** Closers, run after the file (also for what a test made by hand). */
   readonly closing: (() => Promise<unknown>)[];
   /** A server on 127.0.0.1 with the fixtures' leaf certificate; `base` is its https:// origin. */
-  start(handler: Handler, gracePeriod?: number): Promise<{ server: H3Server; base: string }>;
+  start(
+    handler: Handler,
+    options?: Pick<ServeOptions, 'gracePeriod' | 'config'>,
+  ): Promise<{ server: H3Server; base: string }>;
   /** An agent trusting the fixtures' root. */
   agentWith(options?: AgentOptions): Agent;
 }
@@ -27,14 +37,14 @@ export function h3TestKit(): H3TestKit {
   return {
     fx,
     closing,
-    async start(handler, gracePeriod) {
+    async start(handler, options = {}) {
       const server = await serve({
         host: '127.0.0.1',
         port: 0,
         cert: fx.leaf.cert,
         key: fx.leaf.key,
         handler,
-        gracePeriod,
+        ...options,
       });
       closing.push(() => server.close({ gracePeriod: 0 }));
       return { server, base: `https://localhost:${server.address().port}` };

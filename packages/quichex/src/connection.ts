@@ -7,6 +7,7 @@
  * @module
  */
 import { X509Certificate } from 'node:crypto';
+import type dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import type * as q from '@quichex/ffi';
 import type { Application, ApplicationFactory } from './application.js';
@@ -311,16 +312,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * ```
    */
   unref(): this {
-    for (const [i, socket] of this.#driver.sockets.entries())
-      if (i > 0 || socket.connected) socket.socket.unref();
+    for (const socket of this.#ownSockets()) socket.unref();
     return this;
   }
 
   /** Undoes {@link Connection.unref}: the connection's own sockets hold the event loop again. */
   ref(): this {
-    for (const [i, socket] of this.#driver.sockets.entries())
-      if (i > 0 || socket.connected) socket.socket.ref();
+    for (const socket of this.#ownSockets()) socket.ref();
     return this;
+  }
+
+  /** The sockets this connection owns: a `connect()` connection's own, and those `migrate()` opened. */
+  *#ownSockets(): Generator<dgram.Socket> {
+    for (const [i, socket] of this.#driver.sockets.entries())
+      if (i > 0 || socket.connected) yield socket.socket;
   }
 
   /**
